@@ -1,0 +1,54 @@
+# imgops: `make demo` shows it working, `make test` proves it. Both start from a bare machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_TEST_PACKAGES := postgresql
+
+.PHONY: venv demo test lint unit types system-packages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+## demo: build a demo platform under demo/ and run the maintenance playbook against it
+demo: venv
+	$(BIN)/python scripts/demo_platform.py demo
+	$(BIN)/imgops --config demo/imgops.yml db init
+	source $(BIN)/activate && ansible-playbook maintenance.yml
+	@echo
+	@echo "Run it again to see nothing left to do (changed=0):  source $(BIN)/activate && ansible-playbook maintenance.yml"
+
+## system-packages: Debian packages the tests use (PostgreSQL server), installed when missing
+system-packages:
+	@missing=""; for pkg in $(DEBIAN_TEST_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	source $(BIN)/activate && ansible-lint --offline -q
+
+types: venv
+	$(BIN)/python scripts/generate_shared_types.py
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+## test: everything the project promises, on real PostgreSQL, real files and real Ansible
+test: venv system-packages lint
+	source $(BIN)/activate && pytest
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache

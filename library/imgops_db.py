@@ -1,0 +1,100 @@
+#!/usr/bin/python
+"""Ansible module imgops_db: a thin adapter over imgops.db.job."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: imgops_db
+short_description: Report and bring up the platform database schema for imgops
+description:
+  - Reports the platform tables and imgops' own schema revision.
+  - C(action=upgrade) applies imgops' own migrations (tables prefixed C(imgops_), versioned in
+    C(imgops_alembic_version)); the server's tables and its Alembic history are never touched.
+  - C(action=init) also creates missing platform tables, for demos and tests only.
+  - Check mode computes the same actions and writes nothing.
+options:
+  config:
+    description: Path of the imgops configuration file.
+    type: path
+    default: /etc/imgops/imgops.yml
+  database_url:
+    description: Database URL overriding the configuration; never logged.
+    type: str
+  action:
+    description: What to do.
+    type: str
+    choices: [status, init, upgrade]
+    default: upgrade
+author: imgops developers
+"""
+
+EXAMPLES = r"""
+- name: Apply imgops migrations to the shared database
+  imgops_db:
+    config: /etc/imgops/imgops.yml
+    action: upgrade
+  run_once: true
+"""
+
+RETURN = r"""
+job:
+  description: The job name.
+  returned: always
+  type: str
+  sample: db
+changed:
+  description: Whether any action was taken (or would be, in check mode).
+  returned: always
+  type: bool
+  sample: false
+dry_run:
+  description: True in check mode.
+  returned: always
+  type: bool
+  sample: false
+summary:
+  description: The masked database URL, missing platform tables, current and pending imgops revisions.
+  returned: always
+  type: dict
+  sample: {"database": "sqlite:///demo/instance/imagineer.db", "missing_tables": [],
+           "imgops_revision": "0001_queue", "pending_revisions": []}
+actions:
+  description: Each table created or migration applied.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"kind": "apply_migration", "target": "0001_queue", "detail": {}}]
+errors:
+  description: Problems that failed the job.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+notices:
+  description: Problems that did not fail the job (also shown as Ansible warnings).
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.imgops.db.job import DB_ACTIONS, run_db
+from ansible.module_utils.imgops.errors import ImgopsError
+from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={**COMMON_ARGUMENT_SPEC, "action": {"type": "str", "choices": list(DB_ACTIONS), "default": "upgrade"}},
+        supports_check_mode=True,
+    )
+    try:
+        result = run_db(config_from_params(module.params), module.params["action"], dry_run=module.check_mode)
+    except ImgopsError as exc:
+        module.fail_json(msg=exc.message, **exc.details)
+    finish(module, result)
+
+
+if __name__ == "__main__":
+    main()

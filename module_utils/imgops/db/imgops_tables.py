@@ -1,0 +1,31 @@
+"""Tables imgops owns (prefix ``imgops_``), as the latest migration leaves them.
+
+They are created and evolved only by the revisions in ``migrations``; this
+module describes them for queries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+
+imgops_metadata = MetaData()
+
+QUEUE_STATUSES = ("pending", "running", "done", "failed")
+
+queue = Table(
+    "imgops_queue",
+    imgops_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(50), nullable=False),
+    Column("dedupe_key", String(255), nullable=False, unique=True),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("last_error", Text),
+    Column("locked_by", String(255)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+)

@@ -1,0 +1,49 @@
+"""The ``db`` job: report the schema, create missing platform tables, apply imgops migrations."""
+
+from __future__ import annotations
+
+from ..config import Config
+from ..result import JobResult
+from . import migrations
+from .engine import check_connection, make_engine, redact_url
+from .schema import create_platform_tables, ensure_imgops_schema, missing_platform_tables
+
+DB_ACTIONS = ("status", "init", "upgrade")
+
+
+def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> JobResult:
+    """``status`` changes nothing; ``upgrade`` applies imgops migrations; ``init`` also creates platform tables."""
+    if action not in DB_ACTIONS:
+        raise ValueError(f"unknown db action {action!r}; expected one of {DB_ACTIONS}")
+    url = config.require_database_url()
+    engine = make_engine(url)
+    try:
+        check_connection(engine)
+        result = JobResult(job="db", dry_run=dry_run)
+        missing = missing_platform_tables(engine)
+        plan = migrations.plan(engine)
+        if action == "init":
+            for name in missing:
+                result.act("create_table", name)
+            if missing and not dry_run:
+                create_platform_tables(engine, missing)
+        elif missing:
+            result.notice(
+                f"platform tables missing: {', '.join(missing)} (the server creates them; "
+                "`imgops db init` does for demos and tests)"
+            )
+        if action in ("init", "upgrade"):
+            for revision in plan.pending:
+                result.act("apply_migration", revision)
+            if plan.pending and not dry_run:
+                ensure_imgops_schema(engine, config)
+        after = migrations.plan(engine)
+        result.summary = {
+            "database": redact_url(url),
+            "missing_tables": missing_platform_tables(engine),
+            "imgops_revision": after.current,
+            "pending_revisions": list(after.pending),
+        }
+        return result
+    finally:
+        engine.dispose()

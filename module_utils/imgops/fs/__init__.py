@@ -1,0 +1,17 @@
+"""The only place imgops deletes, moves or writes files: confinement, atomic writes, locks."""
+
+from .atomic import atomic_write_bytes, atomic_write_text
+from .confine import ConfinedPath, confine
+from .lock import job_lock
+from .remove import TreeUsage, remove_confined, tree_usage
+
+__all__ = [
+    "ConfinedPath",
+    "TreeUsage",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "confine",
+    "job_lock",
+    "remove_confined",
+    "tree_usage",
+]

@@ -1,0 +1,64 @@
+"""The result envelope every job returns: the CLI prints it, the modules exit_json it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Action:
+    """One change a job made (or, in a dry run, would make)."""
+
+    kind: str
+    target: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.target, "detail": dict(self.detail)}
+
+
+@dataclass
+class JobResult:
+    """Outcome of one job run. ``changed`` is derived from ``actions``, never set by hand."""
+
+    job: str
+    dry_run: bool = False
+    summary: dict[str, Any] = field(default_factory=dict)
+    actions: list[Action] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    diff: dict[str, Any] | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.actions)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    def act(self, kind: str, target: str, **detail: Any) -> Action:
+        action = Action(kind, target, detail)
+        self.actions.append(action)
+        return action
+
+    def error(self, message: str, **context: Any) -> None:
+        self.errors.append({"message": message, **context})
+
+    def notice(self, message: str, **context: Any) -> None:
+        self.notices.append({"message": message, **context})
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "job": self.job,
+            "changed": self.changed,
+            "dry_run": self.dry_run,
+            "summary": dict(self.summary),
+            "actions": [a.to_dict() for a in self.actions],
+            "errors": list(self.errors),
+            "notices": list(self.notices),
+        }
+        if self.diff is not None:
+            data["diff"] = self.diff
+        return data

@@ -1,0 +1,100 @@
+"""Atomic writes survive crashes whole; job locks keep two runs apart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from imgops.errors import LockHeldError
+from imgops.fs import atomic_write_bytes, job_lock
+
+OLD, NEW = b"o" * 4_000_000, b"n" * 4_000_000
+
+
+def test_replaces_content_and_keeps_mode(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.write_bytes(b"old")
+    target.chmod(0o600)
+    atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_a_failure_mid_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "report.json"
+    target.write_bytes(OLD)
+
+    def disk_full(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write_bytes(target, NEW)
+    assert target.read_bytes() == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from imgops.fs import atomic_write_bytes
+    target, i = sys.argv[1], 0
+    while True:
+        atomic_write_bytes(target, (b"n" if i % 2 else b"o") * 4_000_000)
+        i += 1
+""")
+
+
+def test_kill_9_at_any_moment_leaves_one_whole_version(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.write_bytes(OLD)
+    for delay in (0.05, 0.11, 0.17, 0.23, 0.31, 0.37):
+        child = subprocess.Popen([sys.executable, "-c", WRITER, str(target)])
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        assert target.read_bytes() in (OLD, NEW)
+    # Killed writers may leave a temp file beside the target, never a torn target.
+    assert all(p.name == "report.json" or p.name.startswith(".report.json.") for p in tmp_path.iterdir())
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from imgops.fs import job_lock
+    with job_lock(Path(sys.argv[1]), "purge", timeout=0):
+        print("held", flush=True)
+        time.sleep(float(sys.argv[2]))
+""")
+
+
+def test_a_second_run_waits_then_gives_up_naming_the_holder(tmp_path: Path) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), "30"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with pytest.raises(LockHeldError) as caught, job_lock(tmp_path, "purge", timeout=0.5):
+            pass
+        assert time.monotonic() - started >= 0.5
+        assert "already running" in caught.value.message
+        assert str(holder.pid) in caught.value.message
+        with job_lock(tmp_path, "disk", timeout=0):  # another job's lock is independent
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_lock_is_taken_once_the_holder_finishes(tmp_path: Path) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), "0.5"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with job_lock(tmp_path, "purge", timeout=10) as path:
+        assert path.read_text(encoding="ascii").strip() == str(os.getpid())
+    holder.wait()

@@ -1,0 +1,98 @@
+"""Configuration: defaults from the server's config.yaml, relative paths, and errors that name file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imgops.config import load_config
+from imgops.errors import ConfigError
+
+
+def write(path: Path, data: object) -> Path:
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_paths_default_from_platform_config_and_resolve_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "srv").mkdir()
+    write(tmp_path / "srv" / "config.yaml", {
+        "outputs": {"base_dir": "/mnt/speedy/outputs", "scraped_dir": "/mnt/storage/scraped"},
+        "sets": {"directory": "sets"},
+        "bug_reports": {"storage_path": "/mnt/storage/bugs", "retention_days": 14},
+    })  # fmt: skip
+    config = load_config(write(tmp_path / "imgops.yml", {
+        "platform_config": "srv/config.yaml",
+        "paths": {"scraped_dir": "override/scraped", "state_dir": "/var/lib/imgops"},
+    }), environ={})  # fmt: skip
+    assert config.path("outputs_dir") == Path("/mnt/speedy/outputs")
+    assert config.path("scraped_dir") == tmp_path / "override" / "scraped"
+    assert config.path("sets_dir") == tmp_path / "srv" / "sets"
+    assert config.path("thumbnails_dir") == Path("/mnt/speedy/outputs/thumbnails")
+    assert config.path("legacy_root") == tmp_path / "srv" / "data" / "legacy"
+    assert config.state_dir == Path("/var/lib/imgops")
+    assert config.section("retention") == {"scrape_days": 30, "training_days": 30, "bug_reports_days": 14}
+    assert config.database_url == f"sqlite:///{tmp_path / 'srv' / 'instance' / 'imagineer.db'}"
+
+
+def test_unknown_key_is_refused_naming_file_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "imgops.yml", {"paths": {"scrapeddir": "/x"}})
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert str(path) in caught.value.message
+    assert "paths" in caught.value.message and "scrapeddir" in caught.value.message
+
+
+def test_wrong_type_is_refused_naming_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "imgops.yml", {"retention": {"scrape_days": "thirty"}})
+    with pytest.raises(ConfigError, match=r"retention\.scrape_days: 'thirty' is not of type 'integer'"):
+        load_config(path, environ={})
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path / "imgops.yml", {"retention": {"scrape_days": -1}, "disk": {"warn_percent": 120}})
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert "retention.scrape_days" in caught.value.message
+    assert "disk.warn_percent" in caught.value.message
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("paths: [unclosed", "invalid YAML"),
+    ("- a list\n", "top level must be a mapping"),
+])  # fmt: skip
+def test_unreadable_files_name_the_file(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "imgops.yml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_config(path, environ={})
+    assert str(path) in caught.value.message
+
+
+def test_missing_file_and_missing_platform_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "absent.yml", environ={})
+    path = write(tmp_path / "imgops.yml", {"platform_config": "nowhere.yaml"})
+    with pytest.raises(ConfigError, match=r"platform_config .*nowhere\.yaml: file not found"):
+        load_config(path, environ={})
+
+
+def test_a_job_is_told_which_required_key_is_missing(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "imgops.yml", {}), environ={})
+    with pytest.raises(ConfigError, match=r"'paths\.scraped_dir' is required"):
+        config.path("scraped_dir")
+    with pytest.raises(ConfigError, match="'database_url' is not set"):
+        config.require_database_url()
+
+
+def test_database_url_precedence_env_then_key_then_secret_file(tmp_path: Path) -> None:
+    secret = tmp_path / "db.secret"
+    secret.write_text("postgresql://imgops:s3cret@db/imagineer\n", encoding="utf-8")
+    path = write(tmp_path / "imgops.yml", {"database_url_file": "db.secret"})
+    assert load_config(path, environ={}).database_url == "postgresql://imgops:s3cret@db/imagineer"
+    env = {"IMGOPS_DATABASE_URL": "sqlite:///env.db"}
+    assert load_config(path, environ=env).database_url == "sqlite:///env.db"
+    path = write(tmp_path / "imgops.yml", {"database_url": "sqlite:///key.db", "database_url_file": "db.secret"})
+    assert load_config(path, environ={}).database_url == "sqlite:///key.db"
