@@ -20,7 +20,6 @@ venv: $(STAMP)
 ## demo: build a demo platform under demo/ and run the maintenance playbook against it
 demo: venv
 	$(BIN)/python scripts/demo_platform.py demo
-	$(BIN)/imgops --config demo/imgops.yml db init
 	source $(BIN)/activate && ansible-playbook maintenance.yml
 	@echo
 	@echo "Run it again to see nothing left to do (changed=0):  source $(BIN)/activate && ansible-playbook maintenance.yml"
