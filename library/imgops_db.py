@@ -86,7 +86,10 @@ from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, con
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={**COMMON_ARGUMENT_SPEC, "action": {"type": "str", "choices": list(DB_ACTIONS), "default": "upgrade"}},
+        argument_spec={
+            **COMMON_ARGUMENT_SPEC,
+            "action": {"type": "str", "choices": list(DB_ACTIONS), "default": "upgrade"},
+        },
         supports_check_mode=True,
     )
     try:

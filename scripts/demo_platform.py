@@ -110,11 +110,15 @@ def build_sets(sets_dir: Path) -> None:
         {"value": "Joker", "suit": "Black"},
     ]
     arcana = [
-        {"number": str(i), "card": name, "meaning": f"{name}: beginnings, endings, and the road between, \"as told\""}
+        {"number": str(i), "card": name, "meaning": f'{name}: beginnings, endings, and the road between, "as told"'}
         for i, name in enumerate(ARCANA)
     ]
     zodiac = [{"sign": sign, "element": ("Fire", "Earth", "Air", "Water")[i % 4]} for i, sign in enumerate(SIGNS)]
-    for name, rows, bom in (("card_deck.csv", cards, False), ("tarot.csv", arcana, True), ("zodiac.csv", zodiac, False)):
+    for name, rows, bom in (
+        ("card_deck.csv", cards, False),
+        ("tarot.csv", arcana, True),
+        ("zodiac.csv", zodiac, False),
+    ):
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), quoting=csv.QUOTE_MINIMAL)
         writer.writeheader()
@@ -185,7 +189,9 @@ def build_outputs(outputs: Path, rng: random.Random, now: datetime) -> None:
     for experiment in ("cards_v2", "ink wash"):
         for i in range(3):
             write_png(outputs / "lora_tests" / experiment / f"render_{i}.png", rng)
-            write_json(outputs / "lora_tests" / experiment / f"render_{i}.json", sidecar(rng, f"{experiment} {i}", now, 2))
+            write_json(
+                outputs / "lora_tests" / experiment / f"render_{i}.json", sidecar(rng, f"{experiment} {i}", now, 2)
+            )
     for not_a_source in ("thumbnails", "uploads", "scraped"):
         write_png(outputs / not_a_source / "ignored.png", rng)
 
@@ -194,7 +200,9 @@ def build_reference_packs(packs: Path, rng: random.Random) -> None:
     for pack, count, ext in (("Art Nouveau Posters", 5, ".jpg"), ("Botanical Plates", 4, ".png")):
         for i in range(count):
             write_png(packs / pack / f"plate {i:02d}{ext}", rng)
-    write_json(packs / "Art Nouveau Posters" / "manifest.json", {"artist": "Alphonse Mucha", "license": "Public domain"})
+    write_json(
+        packs / "Art Nouveau Posters" / "manifest.json", {"artist": "Alphonse Mucha", "license": "Public domain"}
+    )
 
 
 def fill_folder(folder: Path, files: int, rng: random.Random) -> None:
@@ -276,7 +284,9 @@ def seed_rows(platform: DemoPlatform, rng: random.Random, now: datetime) -> None
             )
         if conn.dialect.name == "postgresql":  # explicit ids above: move the sequences past them
             for table in ("scrape_jobs", "training_runs"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
     engine.dispose()
 
 
