@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from demo_platform import DemoPlatform
+from imgops.contracts import problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +60,8 @@ def test_check_mode_writes_nothing(sqlite_platform: DemoPlatform, ansible_env: d
 
 @pytest.mark.ansible
 def test_the_demo_playbook_converges(sqlite_platform: DemoPlatform, ansible_env: dict[str, str]) -> None:
-    config = f"imgops_config={sqlite_platform.imgops_config}"
+    reports = sqlite_platform.root / "reports"
+    config = f"imgops_config={sqlite_platform.imgops_config} imgops_report_dir={reports}"
     first = playbook(ansible_env, "maintenance.yml", "-e", config)
     assert first.returncode == 0, first.stdout + first.stderr
     assert recap(first.stdout)["changed"] >= 1
@@ -68,3 +70,10 @@ def test_the_demo_playbook_converges(sqlite_platform: DemoPlatform, ansible_env:
     assert second.returncode == 0, second.stdout + second.stderr
     assert recap(second.stdout)["changed"] == 0
     assert recap(second.stdout)["failed"] == 0
+    written = sorted(reports.glob("maintenance-*.json"))
+    assert written, "the summary play writes a JSON report per run"
+    report = json.loads(written[-1].read_text(encoding="utf-8"))
+    assert problems(report, "fleet_report") == []
+    assert [row["host"] for row in report["hosts"]] == ["localhost"]
+    assert report["totals"]["failed_hosts"] == 0
+    assert re.search(r"TOTAL\s+1/1\s+freed", second.stdout)
