@@ -29,6 +29,8 @@ class JobResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     notices: list[dict[str, Any]] = field(default_factory=list)
     diff: dict[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    """Job-specific top-level keys beside the envelope (e.g. ``reports`` for ``bugs list``)."""
 
     @property
     def changed(self) -> bool:
@@ -50,7 +52,7 @@ class JobResult:
         self.notices.append({"message": message, **context})
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        out: dict[str, Any] = {
             "job": self.job,
             "changed": self.changed,
             "dry_run": self.dry_run,
@@ -60,5 +62,9 @@ class JobResult:
             "notices": list(self.notices),
         }
         if self.diff is not None:
-            data["diff"] = self.diff
-        return data
+            out["diff"] = self.diff
+        clash = set(self.data) & set(out)
+        if clash:
+            raise ValueError(f"job data keys {sorted(clash)} collide with the result envelope")
+        out.update(self.data)
+        return out
