@@ -1,12 +1,88 @@
-"""``imgops bugs``: list, triage, resolve and expire bug reports."""
+"""``imgops bugs list|show|status|purge``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import UTC, datetime
+
+from ..bugs import STATUSES, run_bugs_list, run_bugs_purge, run_bugs_show, run_bugs_status
+from ..bugs.query import ReportFilter
+from ..config import Config
+from ..result import JobResult
+
+
+def _moment(text: str) -> datetime:
+    """A date (``2025-10-31``) or an ISO timestamp; naive values are UTC."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date or ISO timestamp: {text!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    from . import not_yet_implemented
-
     parser = jobs.add_parser("bugs", parents=[shared], help="list, triage, resolve and expire bug reports")
-    parser.set_defaults(handler=not_yet_implemented("bugs"))
+    actions = parser.add_subparsers(dest="bugs_action", metavar="<action>", required=True)
+
+    listing = actions.add_parser("list", parents=[shared], help="reports, newest first")
+    listing.add_argument("--status", action="append", choices=STATUSES, help="repeat for several")
+    listing.add_argument("--since", type=_moment, help="submitted at or after (date or ISO time)")
+    listing.add_argument("--until", type=_moment, help="submitted at or before (date or ISO time)")
+    listing.add_argument("--submitter", help="submitted_by, case-insensitive")
+    listing.add_argument("--grep", help="text in the description, case-insensitive")
+    listing.add_argument("--limit", type=int)
+    listing.add_argument("--offset", type=int, default=0)
+    listing.set_defaults(handler=_list, render=render_table)
+
+    show = actions.add_parser("show", parents=[shared], help="one whole report")
+    show.add_argument("report_id")
+    show.set_defaults(handler=_show, render=render_report)
+
+    status = actions.add_parser("status", parents=[shared], help="change a report's status")
+    status.add_argument("report_id")
+    status.add_argument("status", choices=STATUSES)
+    status.add_argument("--note")
+    status.add_argument("--actor", default="imgops")
+    status.set_defaults(handler=_status)
+
+    purge = actions.add_parser("purge", parents=[shared], help="expire old reports (retention.bug_reports_days)")
+    purge.set_defaults(handler=_purge)
+
+
+def _list(args: argparse.Namespace, config: Config) -> JobResult:
+    wanted = ReportFilter(tuple(args.status or ()), args.since, args.until, args.submitter, args.grep)
+    return run_bugs_list(config, wanted, args.limit, args.offset)
+
+
+def _show(args: argparse.Namespace, config: Config) -> JobResult:
+    return run_bugs_show(config, args.report_id)
+
+
+def _status(args: argparse.Namespace, config: Config) -> JobResult:
+    return run_bugs_status(config, args.report_id, args.status, note=args.note, actor=args.actor, dry_run=args.dry_run)
+
+
+def _purge(args: argparse.Namespace, config: Config) -> JobResult:
+    return run_bugs_purge(config, dry_run=args.dry_run)
+
+
+def render_table(result: JobResult) -> str:
+    rows = result.data["reports"]
+    header = ("ID", "STATUS", "SUBMITTED", "BY", "SIZE", "DESCRIPTION")
+    cells = [
+        (r["id"], r["status"], r["submitted_at"][:19], r["submitted_by"] or "-", str(r["size"]),
+         r.get("corrupt") or r["description"])
+        for r in rows
+    ]  # fmt: skip
+    widths = [max(len(str(c[i])) for c in [header, *cells]) for i in range(len(header) - 1)]
+    lines = ["  ".join(str(c[i]).ljust(widths[i]) for i in range(len(widths))) + "  " + c[-1] for c in [header, *cells]]
+    summary = result.summary
+    lines.append(f"{summary['returned']} of {summary['matched']} matching ({summary['total_files']} files, "
+                 f"{summary['corrupt']} corrupt)")  # fmt: skip
+    return "\n".join(lines)
+
+
+def render_report(result: JobResult) -> str:
+    notes = [f"notice: {n['message']}" for n in result.notices]
+    return "\n".join([json.dumps(result.data["report"], indent=2, ensure_ascii=False), *notes])

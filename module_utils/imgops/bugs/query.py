@@ -1,0 +1,43 @@
+"""Filtering, ordering and paging of report listings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .store import ReportFile
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What ``bugs list`` selects; None means no restriction."""
+
+    statuses: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    submitter: str | None = None
+    grep: str | None = None
+
+    def matches(self, report: ReportFile) -> bool:
+        if report.corrupt is not None:
+            return True  # corrupt files appear in every listing
+        data = report.data or {}
+        if self.statuses and report.status not in self.statuses:
+            return False
+        if self.since and report.submitted_at < self.since:
+            return False
+        if self.until and report.submitted_at > self.until:
+            return False
+        if self.submitter and str(data.get("submitted_by", "")).lower() != self.submitter.lower():
+            return False
+        return not (self.grep and self.grep.lower() not in str(data.get("description", "")).lower())
+
+
+def select(
+    reports: list[ReportFile], wanted: ReportFilter, limit: int | None, offset: int
+) -> tuple[list[ReportFile], int]:
+    """The requested page of matching reports, newest first, and how many matched in all."""
+    matched = sorted((r for r in reports if wanted.matches(r)), key=lambda r: (r.submitted_at, r.report_id))
+    matched.reverse()
+    end = None if limit is None else offset + limit
+    return matched[offset:end], len(matched)
