@@ -1,0 +1,277 @@
+"""Bug reports on real files: filters, status history, atomic rewrites, retention with and without archive."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imgops.bugs import run_bugs_list, run_bugs_purge, run_bugs_show, run_bugs_status
+from imgops.bugs.query import ReportFilter
+from imgops.config import load_config
+from imgops.contracts import problems
+from imgops.errors import InputError
+
+NOW = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
+CASES = [  # (trace, status, age in days, submitter, description)
+    ("aaaa0001", "open", 1, "admin@example.com", "Gallery fails to load"),
+    ("aaaa0002", "open", 40, "ops@example.com", "Thumbnail grid is empty"),
+    ("aaaa0003", "in_progress", 10, "admin@example.com", "Training stuck at 0%"),
+    ("aaaa0004", "resolved", 45, "ops@example.com", "Gallery slow, very slow"),
+    ("aaaa0005", "resolved", 3, "admin@example.com", "Upload button missing"),
+    ("aaaa0006", "closed", 90, "ops@example.com", "Old crash in gallery"),
+]
+
+
+def write_report(folder: Path, trace: str, status: str, age: float, submitter: str, description: str) -> Path:
+    when = NOW - timedelta(days=age)
+    report_id = f"bug_{when:%Y%m%d_%H%M%S}_{trace}"
+    data = {
+        "report_id": report_id, "trace_id": f"{trace}-1111", "submitted_at": when.isoformat(),
+        "submitted_by": submitter, "user_role": "admin", "status": status, "description": description,
+        "environment": {"mode": "production"}, "clientMeta": {"locationHref": "https://x/gallery"},
+        "appState": {"zeta": 1, "alpha": 2}, "recentLogs": [{"message": f"line {n}"} for n in range(30)],
+        "networkEvents": [],
+    }  # fmt: skip
+    path = folder / f"{report_id}.json"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def reports(tmp_path: Path) -> Path:
+    folder = tmp_path / "bug_reports"
+    folder.mkdir()
+    for case in CASES:
+        write_report(folder, *case)
+    (folder / "bug_20251119_000000_deadbeef.json").write_text('{"report_id": "bug_trunc', encoding="utf-8")
+    (folder / "bug_20251119_000001_00000000.json").write_bytes(b"")
+    (folder / "bug_20251119_000002_latin111.json").write_bytes('{"description": "caf\xe9"}'.encode("latin-1"))
+    return folder
+
+
+def make_config(tmp_path: Path, folder: Path, **bugs: object):
+    path = tmp_path / "imgops.yml"
+    settings = {"paths": {"bug_reports_dir": str(folder), "state_dir": str(tmp_path / "state")}}
+    if bugs:
+        settings["bugs"] = bugs
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return load_config(path, environ={})
+
+
+def ids(result) -> list[str]:
+    return [row["id"][-8:] for row in result.data["reports"]]
+
+
+CORRUPT = ["deadbeef", "00000000", "latin111"]
+
+
+@pytest.mark.parametrize(("wanted", "expected"), [
+    (ReportFilter(), ["aaaa0001", "aaaa0005", "aaaa0003", "aaaa0002", "aaaa0004", "aaaa0006"]),
+    (ReportFilter(statuses=("open",)), ["aaaa0001", "aaaa0002"]),
+    (ReportFilter(statuses=("resolved", "closed")), ["aaaa0005", "aaaa0004", "aaaa0006"]),
+    (ReportFilter(since=NOW - timedelta(days=11)), ["aaaa0001", "aaaa0005", "aaaa0003"]),
+    (ReportFilter(until=NOW - timedelta(days=41)), ["aaaa0004", "aaaa0006"]),
+    (ReportFilter(submitter="OPS@example.com"), ["aaaa0002", "aaaa0004", "aaaa0006"]),
+    (ReportFilter(grep="GALLERY"), ["aaaa0001", "aaaa0004", "aaaa0006"]),
+])  # fmt: skip
+def test_filters_newest_first_with_corrupt_files_always_listed(
+    tmp_path: Path, reports: Path, wanted: ReportFilter, expected: list[str]
+) -> None:
+    result = run_bugs_list(make_config(tmp_path, reports), wanted)
+    listed = ids(result)
+    assert [i for i in listed if i not in CORRUPT] == expected
+    assert sorted(i for i in listed if i in CORRUPT) == sorted(CORRUPT)
+    assert result.summary["corrupt"] == 3 and result.changed is False
+    assert problems(result.to_dict(), "bugs_result") == []
+    assert len([n for n in result.notices if "corrupt report file" in n["message"]]) == 3
+
+
+def test_limit_and_offset_page_through_the_listing(tmp_path: Path, reports: Path) -> None:
+    config = make_config(tmp_path, reports)
+    everything = ids(run_bugs_list(config, ReportFilter(statuses=("open", "resolved"))))
+    page = run_bugs_list(config, ReportFilter(statuses=("open", "resolved")), limit=2, offset=1)
+    assert ids(page) == everything[1:3]
+    assert page.summary["matched"] == len(everything) and page.summary["returned"] == 2
+
+
+def test_status_change_appends_history_and_keeps_everything_else(tmp_path: Path, reports: Path) -> None:
+    config = make_config(tmp_path, reports)
+    path = next(reports.glob("*aaaa0001.json"))
+    before = json.loads(path.read_text(encoding="utf-8"))
+    result = run_bugs_status(config, path.stem, "in_progress", note="looking", actor="dana", now=NOW)
+    assert result.changed and result.diff == {
+        "before": {"status": "open", "history_entries": 0},
+        "after": {"status": "in_progress", "history_entries": 1},
+    }
+    result = run_bugs_status(config, path.stem, "resolved", actor="dana", now=NOW + timedelta(hours=1))
+    after = json.loads(path.read_text(encoding="utf-8"))
+    assert list(after)[: len(before)] == list(before)  # key order kept, new keys at the end
+    assert list(after)[len(before) :] == ["status_history", "updated_at"]
+    assert {k: v for k, v in after.items() if k not in ("status", "status_history", "updated_at")} == {
+        k: v for k, v in before.items() if k != "status"
+    }
+    assert after["status"] == "resolved"
+    assert after["status_history"] == [
+        {"from": "open", "to": "in_progress", "at": NOW.isoformat(), "actor": "dana", "note": "looking"},
+        {"from": "in_progress", "to": "resolved", "at": (NOW + timedelta(hours=1)).isoformat(), "actor": "dana"},
+    ]
+    assert after["updated_at"] == (NOW + timedelta(hours=1)).isoformat()
+    assert path.read_text(encoding="utf-8").startswith('{\n  "report_id"')  # same indentation
+    assert problems(after, "bug_report_receipt") == []
+
+
+def test_same_status_again_writes_nothing(tmp_path: Path, reports: Path) -> None:
+    path = next(reports.glob("*aaaa0003.json"))
+    stat_before, bytes_before = path.stat(), path.read_bytes()
+    result = run_bugs_status(make_config(tmp_path, reports), path.stem, "in_progress")
+    assert result.changed is False and result.actions == []
+    assert path.read_bytes() == bytes_before and path.stat().st_mtime_ns == stat_before.st_mtime_ns
+
+
+def test_dry_run_plans_the_change_and_writes_nothing(tmp_path: Path, reports: Path) -> None:
+    path = next(reports.glob("*aaaa0002.json"))
+    original = path.read_bytes()
+    result = run_bugs_status(make_config(tmp_path, reports), path.stem, "closed", dry_run=True)
+    assert result.changed and result.dry_run and result.diff["after"]["status"] == "closed"
+    assert path.read_bytes() == original
+
+
+def test_compact_files_stay_compact(tmp_path: Path, reports: Path) -> None:
+    path = reports / "bug_20251101_000000_cccccccc.json"
+    path.write_text('{"report_id":"bug_20251101_000000_cccccccc","status":"open","description":"é",'
+                    '"submitted_at":"2025-11-01T00:00:00+00:00"}', encoding="utf-8")  # fmt: skip
+    run_bugs_status(make_config(tmp_path, reports), path.stem, "closed", actor="a", now=NOW)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith('{"report_id":"bug_20251101_000000_cccccccc","status":"closed","description":"é",')
+    assert "\n" not in text
+
+
+def test_a_failure_during_the_rewrite_leaves_the_old_file_whole(
+    tmp_path: Path, reports: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = next(reports.glob("*aaaa0001.json"))
+    original = path.read_bytes()
+
+    def crash(*_args: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="Input/output error"):
+        run_bugs_status(make_config(tmp_path, reports), path.stem, "closed")
+    assert path.read_bytes() == original
+    assert not [p for p in reports.iterdir() if p.name.startswith(".")]
+
+
+FLIPPER = textwrap.dedent("""
+    import sys
+    from imgops.bugs import run_bugs_status
+    from imgops.config import load_config
+    config, report, i = load_config(sys.argv[1], environ={}), sys.argv[2], 0
+    while True:
+        run_bugs_status(config, report, ("open", "closed")[i % 2], note="x" * 5000)
+        i += 1
+""")
+
+
+def test_kill_9_during_rewrites_never_tears_the_file(tmp_path: Path, reports: Path) -> None:
+    config = make_config(tmp_path, reports)
+    path = next(reports.glob("*aaaa0001.json"))
+    for delay in (0.3, 0.45, 0.6, 0.75):
+        child = subprocess.Popen([sys.executable, "-c", FLIPPER, str(config.source), path.stem])
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert data["status"] in ("open", "closed")
+        assert problems(data, "bug_report_receipt") == []
+    assert len(data["status_history"]) >= 1
+
+
+def test_ids_cannot_leave_the_folder(tmp_path: Path, reports: Path) -> None:
+    config = make_config(tmp_path, reports)
+    (tmp_path / "secret.json").write_text('{"status": "open"}', encoding="utf-8")
+    for bad in ("../secret", "/etc/passwd", "bug_missing_00000000"):
+        with pytest.raises(InputError):
+            run_bugs_status(config, bad, "closed")
+    with pytest.raises(InputError, match="corrupt"):
+        run_bugs_show(config, "bug_20251119_000000_deadbeef")
+
+
+def remaining(folder: Path) -> list[str]:
+    return sorted(p.name[-13:-5] for p in folder.glob("*.json"))
+
+
+def test_retention_expires_old_resolved_and_closed_only(tmp_path: Path, reports: Path) -> None:
+    config = make_config(tmp_path, reports)
+    planned = run_bugs_purge(config, dry_run=True, now=NOW)
+    assert sorted(a.target[-8:] for a in planned.actions) == ["aaaa0004", "aaaa0006"]
+    assert len(remaining(reports)) == 9
+    done = run_bugs_purge(config, now=NOW)
+    assert remaining(reports) == sorted(["aaaa0001", "aaaa0002", "aaaa0003", "aaaa0005", *CORRUPT])
+    assert done.summary["expired"] == 2 and done.summary["corrupt"] == 3
+    assert problems(done.to_dict(), "bugs_result") == []
+    assert run_bugs_purge(config, now=NOW).changed is False
+
+
+def test_retention_of_every_status_archives_before_deleting(tmp_path: Path, reports: Path) -> None:
+    archive = tmp_path / "archive"
+    config = make_config(tmp_path, reports, expire_statuses=["*"], archive_dir=str(archive))
+    expected = {
+        p.name: p.read_bytes() for p in reports.glob("*.json") if p.name[-13:-5] in ("aaaa0002", "aaaa0004", "aaaa0006")
+    }
+    result = run_bugs_purge(config, now=NOW)
+    assert remaining(reports) == sorted(["aaaa0001", "aaaa0003", "aaaa0005", *CORRUPT])
+    [tarball] = archive.glob("*.tar.gz")
+    assert result.summary["archive"] == str(tarball)
+    with tarfile.open(tarball) as tar:
+        assert {m.name: tar.extractfile(m).read() for m in tar.getmembers()} == expected
+
+
+def test_file_time_dates_reports_without_submitted_at_and_zero_days_disables(tmp_path: Path, reports: Path) -> None:
+    undated = reports / "bug_manual_11111111.json"
+    undated.write_text('{"status": "closed", "description": "no date"}', encoding="utf-8")
+    old = (NOW - timedelta(days=100)).timestamp()
+    os.utime(undated, (old, old))
+    config = make_config(tmp_path, reports)
+    assert "bug_manual_11111111" in [a.target for a in run_bugs_purge(config, dry_run=True, now=NOW).actions]
+    listed = run_bugs_list(config, ReportFilter(statuses=("closed",)))
+    assert any("does not match the bug report contract" in n["message"] for n in listed.notices)
+    config.section("retention")["bug_reports_days"] = 0
+    disabled = run_bugs_purge(config, now=NOW)
+    assert disabled.changed is False and "disabled" in disabled.notices[0]["message"]
+
+
+def test_cli_json_and_module_return_the_contract(tmp_path: Path, reports: Path, ansible_env: dict[str, str]) -> None:
+    config = make_config(tmp_path, reports)
+    imgops = [sys.executable, "-m", "imgops.cli", "--config", str(config.source), "--json"]
+    listed = subprocess.run([*imgops, "bugs", "list", "--status", "open"], capture_output=True, text=True, check=True)
+    data = json.loads(listed.stdout)
+    assert problems(data, "bugs_result") == [] and len(data["reports"]) == 5
+    target = next(reports.glob("*aaaa0005.json")).stem
+    args = f"config={config.source} action=status report_id={target} status=closed note=done actor=ci"
+    root = Path(__file__).resolve().parents[2]
+    env = {**ansible_env, "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}
+    checked = subprocess.run(["ansible", "localhost", "-m", "imgops_bug_reports", "-a", args, "--check", "--diff"],
+                             cwd=root, env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert json.loads((reports / f"{target}.json").read_text())["status"] == "resolved"  # check mode wrote nothing
+    ran = subprocess.run(["ansible", "localhost", "-m", "imgops_bug_reports", "-a", args],
+                         cwd=root, env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    result = json.loads(ran.stdout.split(" => ", 1)[1])
+    assert result["changed"] is True and problems(result, "bugs_result") == []
+    assert json.loads((reports / f"{target}.json").read_text())["status"] == "closed"
+    shown = subprocess.run([*imgops, "bugs", "show", target], capture_output=True, text=True, check=True)
+    assert json.loads(shown.stdout)["report"]["status_history"][-1]["actor"] == "ci"
+    bad = subprocess.run([*imgops, "bugs", "status", "../etc", "closed"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and "invalid report id" in bad.stdout
