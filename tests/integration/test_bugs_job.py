@@ -275,3 +275,20 @@ def test_cli_json_and_module_return_the_contract(tmp_path: Path, reports: Path, 
     assert json.loads(shown.stdout)["report"]["status_history"][-1]["actor"] == "ci"
     bad = subprocess.run([*imgops, "bugs", "status", "../etc", "closed"], capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and "invalid report id" in bad.stdout
+
+
+def test_the_listing_index_never_serves_a_stale_entry(tmp_path: Path, reports: Path) -> None:
+    config = make_config(tmp_path, reports)
+    assert "aaaa0002" in ids(run_bugs_list(config, ReportFilter(statuses=("open",))))
+    index = tmp_path / "state" / "bug_reports_index.json"
+    assert index.is_file()
+    changed = next(reports.glob("*aaaa0002.json"))
+    run_bugs_status(config, changed.stem, "closed")  # rewritten atomically: new inode, new mtime
+    next(reports.glob("*aaaa0001.json")).unlink()
+    data = json.loads(next(reports.glob("*aaaa0005.json")).read_text())
+    data["status"] = "open"  # the server edits a file in place
+    next(reports.glob("*aaaa0005.json")).write_text(json.dumps(data), encoding="utf-8")
+    listed = run_bugs_list(config, ReportFilter(statuses=("open",)))
+    assert [i for i in ids(listed) if i not in CORRUPT] == ["aaaa0005"]
+    index.write_text("{not json", encoding="utf-8")  # a broken cache costs time, not answers
+    assert [i for i in ids(run_bugs_list(config, ReportFilter(statuses=("open",)))) if i not in CORRUPT] == ["aaaa0005"]

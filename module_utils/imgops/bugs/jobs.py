@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..config import Config
+from ..contracts import problems
 from ..errors import InputError
 from ..fs import atomic_write_bytes, confine, job_lock, remove_confined
 from ..jsonlog import log_event
 from ..result import JobResult
+from .index import list_entries
 from .query import ReportFilter, select
 from .retention import expires, retention_cutoff, write_archive
 from .status import changed_report, serialise_like
-from .store import STATUSES, ReportFile, load_reports, read_report, report_path
+from .store import STATUSES, ReportEntry, ReportFile, load_reports, read_report, report_path
 
 JOB = "bugs"
 
@@ -23,7 +25,9 @@ def _folder(config: Config) -> Path:
     return config.path("bug_reports_dir")
 
 
-def _report_corrupt_files(result: JobResult, reports: list[ReportFile]) -> list[ReportFile]:
+def _report_corrupt_files(
+    result: JobResult, reports: list[ReportFile] | list[ReportEntry]
+) -> list[ReportFile] | list[ReportEntry]:
     corrupt = [r for r in reports if r.corrupt is not None]
     for report in corrupt:
         result.notice(f"corrupt report file {report.path.name}: {report.corrupt}", file=str(report.path))
@@ -35,14 +39,13 @@ def run_bugs_list(
 ) -> JobResult:
     """Reports matching ``wanted``, newest first; corrupt files are always listed and flagged."""
     result = JobResult(job=JOB)
-    reports = load_reports(_folder(config))
+    reports = list_entries(_folder(config), config.state_dir)
     page, matched = select(reports, wanted or ReportFilter(), limit, offset)
     corrupt = _report_corrupt_files(result, reports)
     for report in page:
-        found = report.contract_problems()
-        if found:
+        if report.contract_problem:
             result.notice(
-                f"report {report.report_id} does not match the bug report contract: {found[0]}",
+                f"report {report.report_id} does not match the bug report contract: {report.contract_problem}",
                 file=str(report.path),
             )
     result.summary = {
@@ -65,7 +68,7 @@ def run_bugs_show(config: Config, report_id: str) -> JobResult:
         raise InputError(f"bug report {report_id} is corrupt: {report.corrupt}", file=str(report.path))
     result = JobResult(job=JOB)
     result.summary = {"action": "show", "report": report.report_id, "status": report.status}
-    for problem in report.contract_problems():
+    for problem in problems(report.data, "bug_report_receipt"):
         result.notice(f"does not match the bug report contract: {problem}", file=str(report.path))
     result.data = {"report": report.data}
     return result

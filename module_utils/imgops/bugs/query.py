@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .store import ReportFile
+from .store import ReportEntry
 
 
 @dataclass(frozen=True)
@@ -18,24 +18,23 @@ class ReportFilter:
     submitter: str | None = None
     grep: str | None = None
 
-    def matches(self, report: ReportFile) -> bool:
+    def matches(self, report: ReportEntry) -> bool:
         if report.corrupt is not None:
             return True  # corrupt files appear in every listing
-        data = report.data or {}
         if self.statuses and report.status not in self.statuses:
             return False
         if self.since and report.submitted_at < self.since:
             return False
         if self.until and report.submitted_at > self.until:
             return False
-        if self.submitter and str(data.get("submitted_by", "")).lower() != self.submitter.lower():
+        if self.submitter and (report.submitted_by or "").lower() != self.submitter.lower():
             return False
-        return not (self.grep and self.grep.lower() not in str(data.get("description", "")).lower())
+        return not (self.grep and self.grep.lower() not in report.description.lower())
 
 
 def select(
-    reports: list[ReportFile], wanted: ReportFilter, limit: int | None, offset: int
-) -> tuple[list[ReportFile], int]:
+    reports: list[ReportEntry], wanted: ReportFilter, limit: int | None, offset: int
+) -> tuple[list[ReportEntry], int]:
     """The requested page of matching reports, newest first, and how many matched in all."""
     matched = sorted((r for r in reports if wanted.matches(r)), key=lambda r: (r.submitted_at, r.report_id))
     matched.reverse()

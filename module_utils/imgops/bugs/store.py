@@ -45,18 +45,68 @@ class ReportFile:
                 return parsed
         return self.mtime
 
-    def contract_problems(self) -> list[str]:
-        return problems(self.data, "bug_report_receipt") if self.data is not None else []
+
+@dataclass(frozen=True)
+class ReportEntry:
+    """What a listing needs of one report file: a parsed report's fields, or why it is corrupt."""
+
+    folder: Path
+    name: str
+    size: int
+    submitted_at: datetime
+    status: str | None
+    submitted_by: str | None
+    description: str
+    corrupt: str | None
+    contract_problem: str | None
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.name
+
+    @property
+    def report_id(self) -> str:
+        return self.name.removesuffix(".json")
+
+    @classmethod
+    def from_file(cls, report: ReportFile) -> ReportEntry:
+        data = report.data or {}
+        found = problems(report.data, "bug_report_receipt") if report.data is not None else []
+        submitted_by = data.get("submitted_by")
+        return cls(
+            folder=report.path.parent,
+            name=report.path.name,
+            size=report.size,
+            submitted_at=report.submitted_at,
+            status=report.status if isinstance(report.status, str) else None,
+            submitted_by=submitted_by if isinstance(submitted_by, str) else None,
+            description=str(data.get("description") or ""),
+            corrupt=report.corrupt,
+            contract_problem=found[0] if found else None,
+        )
+
+    def cacheable(self) -> dict[str, Any]:
+        """The fields the index keeps (all but the folder)."""
+        return {
+            "name": self.name, "size": self.size, "submitted_at": self.submitted_at.isoformat(),
+            "status": self.status, "submitted_by": self.submitted_by, "description": self.description,
+            "corrupt": self.corrupt, "contract_problem": self.contract_problem,
+        }  # fmt: skip
+
+    @classmethod
+    def from_cache(cls, folder: Path, cached: dict[str, Any]) -> ReportEntry:
+        return cls(folder=folder, **{**cached, "submitted_at": datetime.fromisoformat(cached["submitted_at"])})
 
     def row(self) -> dict[str, Any]:
         """The short form shown in listings."""
-        description = str((self.data or {}).get("description") or "")
-        short = description if len(description) <= DESCRIPTION_WIDTH else description[: DESCRIPTION_WIDTH - 1] + "…"
+        short = self.description
+        if len(short) > DESCRIPTION_WIDTH:
+            short = short[: DESCRIPTION_WIDTH - 1] + "…"
         return {
             "id": self.report_id,
             "status": self.status if self.corrupt is None else "corrupt",
             "submitted_at": self.submitted_at.isoformat(),
-            "submitted_by": (self.data or {}).get("submitted_by"),
+            "submitted_by": self.submitted_by,
             "size": self.size,
             "description": short,
             **({"corrupt": self.corrupt} if self.corrupt else {}),
@@ -81,10 +131,13 @@ def report_paths(folder: Path) -> list[Path]:
     except FileNotFoundError:
         raise InputError(f"bug report folder {folder} does not exist", path=str(folder)) from None
     return sorted(
-        Path(entry.path)
-        for entry in entries
-        if entry.name.endswith(".json") and not entry.name.startswith(".") and entry.is_file(follow_symlinks=False)
+        Path(entry.path) for entry in entries if is_report_name(entry.name) and entry.is_file(follow_symlinks=False)
     )
+
+
+def is_report_name(name: str) -> bool:
+    """Report files end in .json; dot files are temp files of an interrupted write."""
+    return name.endswith(".json") and not name.startswith(".")
 
 
 def read_report(path: Path) -> ReportFile:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from ..bugs import STATUSES, run_bugs_list, run_bugs_purge, run_bugs_show, run_bugs_status
-from ..bugs.query import ReportFilter
-from ..config import Config
-from ..result import JobResult
+from ..bugs.store import STATUSES
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..result import JobResult
 
 
 def _moment(text: str) -> datetime:
@@ -51,19 +53,28 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
 
 
 def _list(args: argparse.Namespace, config: Config) -> JobResult:
+    from ..bugs import run_bugs_list
+    from ..bugs.query import ReportFilter
+
     wanted = ReportFilter(tuple(args.status or ()), args.since, args.until, args.submitter, args.grep)
     return run_bugs_list(config, wanted, args.limit, args.offset)
 
 
 def _show(args: argparse.Namespace, config: Config) -> JobResult:
+    from ..bugs import run_bugs_show
+
     return run_bugs_show(config, args.report_id)
 
 
 def _status(args: argparse.Namespace, config: Config) -> JobResult:
+    from ..bugs import run_bugs_status
+
     return run_bugs_status(config, args.report_id, args.status, note=args.note, actor=args.actor, dry_run=args.dry_run)
 
 
 def _purge(args: argparse.Namespace, config: Config) -> JobResult:
+    from ..bugs import run_bugs_purge
+
     return run_bugs_purge(config, dry_run=args.dry_run)
 
 

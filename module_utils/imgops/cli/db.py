@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..config import Config
-from ..db.job import DB_ACTIONS, run_db
-from ..result import JobResult
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..result import JobResult
+
+ACTIONS = ("status", "init", "upgrade")  # mirrors imgops.db.job.DB_ACTIONS without importing SQLAlchemy
 
 
 def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
@@ -15,9 +18,11 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
         parents=[shared],
         help="database schema: status, init (platform tables, demos/tests), upgrade (imgops tables)",
     )
-    parser.add_argument("action", choices=DB_ACTIONS, nargs="?", default="status")
+    parser.add_argument("action", choices=ACTIONS, nargs="?", default="status")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace, config: Config) -> JobResult:
+    from ..db.job import run_db  # imported here: SQLAlchemy costs startup time other jobs need not pay
+
     return run_db(config, args.action, dry_run=args.dry_run)
