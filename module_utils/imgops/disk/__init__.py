@@ -1,0 +1,1 @@
+"""Disk usage and inode checks against thresholds, Prometheus textfile metrics, a fill forecast."""
