@@ -298,6 +298,115 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                   'required': ['generated_at', 'hosts', 'totals'],
                   'title': 'Maintenance run report',
                   'type': 'object'},
+ 'purge_result': {'$id': 'urn:imgops:schema:purge_result',
+                  '$schema': 'https://json-schema.org/draft/2020-12/schema',
+                  'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
+                  'description': 'Result of `imgops purge [scrape|training|all]`: paths removed '
+                                 'inside their roots, rows updated, refusals (as notices), bytes '
+                                 'freed and free space per filesystem.',
+                  'properties': {'actions': {'items': {'properties': {'detail': {'properties': {'after': {'type': 'object'},
+                                                                                                'before': {'type': 'object'},
+                                                                                                'bytes': {'description': 'bytes '
+                                                                                                                         'allocated '
+                                                                                                                         'on '
+                                                                                                                         'disk '
+                                                                                                                         '(st_blocks)',
+                                                                                                          'minimum': 0,
+                                                                                                          'type': 'integer'},
+                                                                                                'files': {'minimum': 0,
+                                                                                                          'type': 'integer'},
+                                                                                                'reason': {'type': 'string'},
+                                                                                                'row': {'description': 'table/id, '
+                                                                                                                       'null '
+                                                                                                                       'for '
+                                                                                                                       'an '
+                                                                                                                       'orphan '
+                                                                                                                       'folder',
+                                                                                                        'type': ['string',
+                                                                                                                 'null']},
+                                                                                                'what': {'enum': ['scrape_output',
+                                                                                                                  'training_dataset',
+                                                                                                                  'training_log',
+                                                                                                                  'checkpoint',
+                                                                                                                  'orphan']}},
+                                                                                 'type': 'object'},
+                                                                      'kind': {'enum': ['remove',
+                                                                                        'update_row']}},
+                                                       'type': 'object'},
+                                             'type': 'array'},
+                                 'job': {'const': 'purge'},
+                                 'summary': {'additionalProperties': False,
+                                             'properties': {'absent': {'additionalProperties': {'type': 'string'},
+                                                                       'description': 'kinds '
+                                                                                      'skipped '
+                                                                                      'because '
+                                                                                      'their root '
+                                                                                      'is not '
+                                                                                      'configured '
+                                                                                      'or does not '
+                                                                                      'exist on '
+                                                                                      'this host, '
+                                                                                      'with why',
+                                                                       'type': 'object'},
+                                                            'bytes_freed': {'minimum': 0,
+                                                                            'type': 'integer'},
+                                                            'disabled': {'description': 'kinds '
+                                                                                        'whose '
+                                                                                        'retention '
+                                                                                        'is 0',
+                                                                         'items': {'enum': ['scrape',
+                                                                                            'training']},
+                                                                         'type': 'array'},
+                                                            'filesystems': {'items': {'additionalProperties': False,
+                                                                                      'properties': {'bytes_freed': {'minimum': 0,
+                                                                                                                     'type': 'integer'},
+                                                                                                     'free_bytes_after': {'minimum': 0,
+                                                                                                                          'type': 'integer'},
+                                                                                                     'free_bytes_before': {'minimum': 0,
+                                                                                                                           'type': 'integer'},
+                                                                                                     'mount': {'type': 'string'}},
+                                                                                      'required': ['mount',
+                                                                                                   'bytes_freed',
+                                                                                                   'free_bytes_before',
+                                                                                                   'free_bytes_after'],
+                                                                                      'type': 'object'},
+                                                                            'type': 'array'},
+                                                            'kinds': {'items': {'enum': ['scrape',
+                                                                                         'training']},
+                                                                      'type': 'array'},
+                                                            'orphans': {'type': 'boolean'},
+                                                            'paths_removed': {'minimum': 0,
+                                                                              'type': 'integer'},
+                                                            'purge_checkpoints': {'type': 'boolean'},
+                                                            'refused': {'description': 'paths '
+                                                                                       'refused by '
+                                                                                       'confinement; '
+                                                                                       'each is '
+                                                                                       'also a '
+                                                                                       'notice',
+                                                                        'minimum': 0,
+                                                                        'type': 'integer'},
+                                                            'retention_days': {'additionalProperties': {'minimum': 0,
+                                                                                                        'type': 'integer'},
+                                                                               'type': 'object'},
+                                                            'rows_updated': {'minimum': 0,
+                                                                             'type': 'integer'},
+                                                            'textfile_dir': {'type': ['string',
+                                                                                      'null']}},
+                                             'required': ['kinds',
+                                                          'disabled',
+                                                          'retention_days',
+                                                          'orphans',
+                                                          'purge_checkpoints',
+                                                          'paths_removed',
+                                                          'rows_updated',
+                                                          'refused',
+                                                          'bytes_freed',
+                                                          'filesystems',
+                                                          'textfile_dir',
+                                                          'absent'],
+                                             'type': 'object'}},
+                  'title': 'purge job result'},
  'result_envelope': {'$defs': {'message': {'properties': {'message': {'type': 'string'}},
                                            'required': ['message'],
                                            'type': 'object'}},

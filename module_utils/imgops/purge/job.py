@@ -14,6 +14,7 @@ from ..config import Config
 from ..db import check_connection, make_engine, transaction, utcnow
 from ..disk.textfile import Metric, write_textfile
 from ..disk.usage import measure, mount_point
+from ..errors import ConfigError
 from ..fs import job_lock
 from ..result import JobResult
 from .execute import execute_item, report_refusal
@@ -40,6 +41,21 @@ def _roots(config: Config, kind: str) -> list[Path]:
     if kind == "scrape":
         return [config.path("scraped_dir")]
     return [config.path("training_dataset_dir"), config.path("checkpoint_dir")]
+
+
+def _absent_root(config: Config, kind: str, explicit: bool) -> str | None:
+    """Why this host has nothing of ``kind`` to purge (its root unset or missing here), else None.
+
+    Every host runs the purge; a host without the root (a GPU worker without the
+    scrape volume) skips that kind. Asked for explicitly, an unset root is an error.
+    """
+    try:
+        root = _roots(config, kind)[0]
+    except ConfigError:
+        if explicit:
+            raise
+        return "root not configured"
+    return None if root.is_dir() else f"root {root} does not exist on this host"
 
 
 def _free_bytes(roots: list[Path]) -> dict[Path, int]:
@@ -139,7 +155,8 @@ def run_purge(
     result = JobResult(job="purge", dry_run=dry_run)
     outcomes: list[_KindOutcome] = []
     textfile_dir = config.section("disk").get("textfile_dir")
-    enabled = [k for k in kinds if days[k] > 0]
+    absent = {k: why for k in kinds if days[k] > 0 and (why := _absent_root(config, k, explicit=kind != "all"))}
+    enabled = [k for k in kinds if days[k] > 0 and k not in absent]
     if enabled:
         engine = make_engine(config.require_database_url())
         try:
@@ -152,6 +169,7 @@ def run_purge(
         finally:
             engine.dispose()
     result.summary = _summary(kinds, days, options, outcomes, textfile_dir if outcomes and not dry_run else None)
+    result.summary["absent"] = absent
     _set_diff(result)
     return result
 
