@@ -24,7 +24,7 @@ from imgops.db import make_engine, transaction, utcnow
 from imgops.db.models import ScrapeJob, TrainingRun
 from imgops.fs import job_lock
 from imgops.purge import run_purge
-from imgops.purge.execute import execute_item
+from imgops.purge.execute import execute_plan
 from imgops.purge.plan import PurgePlan, plan_scrape
 from imgops.result import JobResult
 
@@ -157,7 +157,7 @@ def test_a_folder_swapped_for_a_symlink_after_planning_is_refused(demo_platform:
     os.rename(scraped / "job_1", scraped / "job_1.moved")
     (scraped / "job_1").symlink_to(precious, target_is_directory=True)
     result, freed = JobResult(job="purge"), Counter()
-    statuses = [execute_item(engine, item, result, freed, dry_run=False) for item in plan.items]
+    statuses = execute_plan(engine, plan.items, result, freed, dry_run=False, workers=2)
     engine.dispose()
     assert statuses == ["refused", "done", "done"]
     assert result.notices[0]["reason"] == "symlink" and result.notices[0]["row"] == "scrape_jobs/1"

@@ -209,8 +209,30 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                                                'minLength': 1,
                                                'type': 'string'},
                            'purge': {'additionalProperties': False,
-                                     'properties': {'orphans': {'type': 'boolean'},
-                                                    'purge_checkpoints': {'type': 'boolean'}},
+                                     'properties': {'orphans': {'description': 'Also remove '
+                                                                               'folders in the '
+                                                                               'roots that no row '
+                                                                               'names, older than '
+                                                                               'the window.',
+                                                                'type': 'boolean'},
+                                                    'purge_checkpoints': {'description': 'Also '
+                                                                                         'remove '
+                                                                                         'old '
+                                                                                         "runs' "
+                                                                                         'trained '
+                                                                                         'weights '
+                                                                                         '(normally '
+                                                                                         'kept).',
+                                                                          'type': 'boolean'},
+                                                    'workers': {'description': 'Threads removing '
+                                                                               'folders in '
+                                                                               'parallel; rows are '
+                                                                               'still updated one '
+                                                                               'by one after their '
+                                                                               'folder.',
+                                                                'maximum': 64,
+                                                                'minimum': 1,
+                                                                'type': 'integer'}},
                                      'type': 'object'},
                            'retention': {'additionalProperties': False,
                                          'properties': {'bug_reports_days': {'$ref': '#/$defs/days'},

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, update
@@ -58,19 +60,35 @@ def _update_row(engine: Engine, item: PurgeItem) -> bool:
         return updated.rowcount == 1
 
 
-def execute_item(engine: Engine, item: PurgeItem, result: JobResult, freed: Counter[Path], *, dry_run: bool) -> str:
-    """Remove the item's paths, then update its row: "done", "refused" or "failed" (row left alone)."""
+@dataclass(frozen=True)
+class _Removal:
+    """What happened to one item's paths: "removed" (all of them), "refused" or "failed" part way."""
+
+    status: str
+    removed: list[PurgePath]
+    refusal: Refusal | None = None
+    error: str | None = None
+
+
+def _remove_paths(item: PurgeItem) -> _Removal:
+    """Remove the item's paths in order, stopping at the first refusal or failure (runs in a worker thread)."""
+    removed: list[PurgePath] = []
     for path in item.paths:
-        if not dry_run:
-            try:
-                refusal = _remove(item, path)
-            except OSError as exc:
-                result.error(f"cannot remove {path.target.path}: {exc.strerror}", row=item.row, path=path.named)
-                log_event("purge_failed", logging.ERROR, row=item.row, path=path.named, error=exc.strerror)
-                return "failed"
-            if refusal is not None:
-                report_refusal(result, refusal)
-                return "refused"
+        try:
+            refusal = _remove(item, path)
+        except OSError as exc:
+            return _Removal("failed", removed, error=f"cannot remove {path.target.path}: {exc.strerror}")
+        if refusal is not None:
+            return _Removal("refused", removed, refusal=refusal)
+        removed.append(path)
+    return _Removal("removed", removed)
+
+
+def _record(
+    engine: Engine, item: PurgeItem, removal: _Removal, result: JobResult, freed: Counter[Path], dry_run: bool
+) -> str:
+    """Report what was removed, then update the row (only when every path went): the item's status."""
+    for path in removal.removed:
         freed[mount_point(path.root)] += path.usage.allocated_bytes
         result.act(
             "remove",
@@ -81,8 +99,15 @@ def execute_item(engine: Engine, item: PurgeItem, result: JobResult, freed: Coun
             files=path.usage.entries,
             reason=item.why,
         )
-        log_event("purge_removed", row=item.row, path=str(path.target.path), bytes=path.usage.allocated_bytes,
+        log_event("purge_remove", row=item.row, path=str(path.target.path), bytes=path.usage.allocated_bytes,
                   dry_run=dry_run)  # fmt: skip
+    if removal.refusal is not None:
+        report_refusal(result, removal.refusal)
+        return "refused"
+    if removal.error is not None:
+        result.error(removal.error, row=item.row)
+        log_event("purge_failed", logging.ERROR, row=item.row, error=removal.error)
+        return "failed"
     if item.row is None or item.row_after == item.row_before:
         return "done"
     if not dry_run and not _update_row(engine, item):
@@ -90,3 +115,21 @@ def execute_item(engine: Engine, item: PurgeItem, result: JobResult, freed: Coun
         return "done"
     result.act("update_row", item.row, before=item.row_before, after=item.row_after, reason=item.why)
     return "done"
+
+
+def execute_plan(
+    engine: Engine, items: list[PurgeItem], result: JobResult, freed: Counter[Path], *, dry_run: bool, workers: int
+) -> list[str]:
+    """Carry out ``items``: "done", "refused" or "failed" for each, in order.
+
+    Removal (kernel-bound unlinks) runs in ``workers`` threads, folder by folder;
+    each row is updated in this thread, in plan order, once its own paths are gone.
+    In a dry run nothing is removed and every planned path is reported.
+    """
+    if dry_run:
+        return [_record(engine, item, _Removal("removed", list(item.paths)), result, freed, True) for item in items]
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="imgops-purge") as pool:
+        return [
+            _record(engine, item, removal, result, freed, False)
+            for item, removal in zip(items, pool.map(_remove_paths, items), strict=True)
+        ]

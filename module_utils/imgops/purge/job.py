@@ -17,7 +17,7 @@ from ..disk.usage import measure, mount_point
 from ..errors import ConfigError
 from ..fs import job_lock
 from ..result import JobResult
-from .execute import execute_item, report_refusal
+from .execute import execute_plan, report_refusal
 from .plan import PurgePlan, plan_orphans, plan_scrape, plan_training
 
 PURGE_KINDS = ("all", "scrape", "training")
@@ -66,7 +66,7 @@ def _free_bytes(roots: list[Path]) -> dict[Path, int]:
     return found
 
 
-def _plan(engine: Engine, config: Config, kind: str, days: int, options: dict[str, bool], now: datetime) -> PurgePlan:
+def _plan(engine: Engine, config: Config, kind: str, days: int, options: dict[str, Any], now: datetime) -> PurgePlan:
     plan = PurgePlan(kind=kind, retention_days=days, cutoff=now - timedelta(days=days))
     with transaction(engine, dry_run=True) as session:  # planning only reads
         if kind == "scrape":
@@ -83,7 +83,7 @@ def _plan(engine: Engine, config: Config, kind: str, days: int, options: dict[st
 
 
 def _run_kind(
-    engine: Engine, config: Config, kind: str, days: int, options: dict[str, bool], result: JobResult, now: datetime
+    engine: Engine, config: Config, kind: str, days: int, options: dict[str, Any], result: JobResult, now: datetime
 ) -> _KindOutcome:
     outcome = _KindOutcome(kind)
     roots = _roots(config, kind)
@@ -93,14 +93,15 @@ def _run_kind(
         for refusal in plan.refusals:
             report_refusal(result, refusal)
         outcome.refused = len(plan.refusals)
-        for item in plan.items:
-            first_action = len(result.actions)
-            status = execute_item(engine, item, result, outcome.freed, dry_run=result.dry_run)
-            outcome.refused += status == "refused"
-            outcome.failed += status == "failed"
-            new = result.actions[first_action:]
-            outcome.paths_removed += sum(a.kind == "remove" for a in new)
-            outcome.rows_updated += sum(a.kind == "update_row" for a in new)
+        first_action = len(result.actions)
+        statuses = execute_plan(
+            engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options["workers"]
+        )
+        outcome.refused += statuses.count("refused")
+        outcome.failed = statuses.count("failed")
+        new = result.actions[first_action:]
+        outcome.paths_removed = sum(a.kind == "remove" for a in new)
+        outcome.rows_updated = sum(a.kind == "update_row" for a in new)
         outcome.free_after = _free_bytes(roots)
     return outcome
 
@@ -147,6 +148,7 @@ def run_purge(
     options = {
         "orphans": section["orphans"] if orphans is None else orphans,
         "purge_checkpoints": section["purge_checkpoints"] if purge_checkpoints is None else purge_checkpoints,
+        "workers": int(section["workers"]),
     }
     now = now or utcnow()
     kinds = ("scrape", "training") if kind == "all" else (kind,)
@@ -177,7 +179,7 @@ def run_purge(
 def _summary(
     kinds: tuple[str, ...],
     days: dict[str, int],
-    options: dict[str, bool],
+    options: dict[str, Any],
     outcomes: list[_KindOutcome],
     textfile_dir: Path | None,
 ) -> dict[str, Any]:
