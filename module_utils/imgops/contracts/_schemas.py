@@ -159,6 +159,25 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                                                  'type': 'string'},
                            'disk': {'additionalProperties': False,
                                     'properties': {'crit_percent': {'$ref': '#/$defs/percent'},
+                                                   'forecast_window_days': {'description': 'How '
+                                                                                           'far '
+                                                                                           'back '
+                                                                                           'the '
+                                                                                           'fill '
+                                                                                           'forecast '
+                                                                                           'looks '
+                                                                                           'for '
+                                                                                           'the '
+                                                                                           'growth '
+                                                                                           'rate '
+                                                                                           '(days '
+                                                                                           'of '
+                                                                                           'history '
+                                                                                           'kept '
+                                                                                           'in '
+                                                                                           'state_dir).',
+                                                                            'exclusiveMinimum': 0,
+                                                                            'type': 'number'},
                                                    'inode_crit_percent': {'$ref': '#/$defs/percent'},
                                                    'inode_warn_percent': {'$ref': '#/$defs/percent'},
                                                    'min_free_bytes': {'minimum': 0,
@@ -274,6 +293,103 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                                                        'pending_revisions'],
                                           'type': 'object'}},
                'title': 'db job result'},
+ 'disk_result': {'$defs': {'percent': {'maximum': 100, 'minimum': 0, 'type': ['number', 'null']},
+                           'severity': {'enum': ['ok', 'warning', 'critical', 'unknown']},
+                           'target': {'properties': {'days_until_full': {'minimum': 0,
+                                                                         'type': ['number',
+                                                                                  'null']},
+                                                     'free_bytes': {'minimum': 0,
+                                                                    'type': 'integer'},
+                                                     'growth_bytes_per_day': {'type': ['number',
+                                                                                       'null']},
+                                                     'inode_used_percent': {'$ref': '#/$defs/percent'},
+                                                     'inodes_free': {'minimum': 0,
+                                                                     'type': 'integer'},
+                                                     'inodes_total': {'minimum': 0,
+                                                                      'type': 'integer'},
+                                                     'mount': {'description': 'null when the path '
+                                                                              'could not be read',
+                                                               'type': ['string', 'null']},
+                                                     'path': {'type': 'string'},
+                                                     'reasons': {'items': {'type': 'string'},
+                                                                 'type': 'array'},
+                                                     'severity': {'$ref': '#/$defs/severity'},
+                                                     'size_bytes': {'minimum': 0,
+                                                                    'type': 'integer'},
+                                                     'target': {'description': 'the label (a '
+                                                                               'disk.targets '
+                                                                               'label, or the '
+                                                                               'paths key of a '
+                                                                               'root)',
+                                                                'type': 'string'},
+                                                     'thresholds': {'properties': {'crit_percent': {'type': 'number'},
+                                                                                   'inode_crit_percent': {'type': 'number'},
+                                                                                   'inode_warn_percent': {'type': 'number'},
+                                                                                   'min_free_bytes': {'type': ['integer',
+                                                                                                               'null']},
+                                                                                   'warn_percent': {'type': 'number'}},
+                                                                    'required': ['warn_percent',
+                                                                                 'crit_percent',
+                                                                                 'inode_warn_percent',
+                                                                                 'inode_crit_percent',
+                                                                                 'min_free_bytes'],
+                                                                    'type': 'object'},
+                                                     'used_bytes': {'minimum': 0,
+                                                                    'type': 'integer'},
+                                                     'used_percent': {'$ref': '#/$defs/percent'}},
+                                      'required': ['target',
+                                                   'path',
+                                                   'mount',
+                                                   'severity',
+                                                   'reasons',
+                                                   'thresholds'],
+                                      'type': 'object'}},
+                 '$id': 'urn:imgops:schema:disk_result',
+                 '$schema': 'https://json-schema.org/draft/2020-12/schema',
+                 'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
+                 'description': 'Result of `imgops disk check`: a severity per target (space, '
+                                'inodes, free-bytes floor) and a fill forecast. The job only reads '
+                                'the platform, so `changed` is always false and `actions` empty; '
+                                'the metrics file and history it writes are monitoring output.',
+                 'properties': {'actions': {'maxItems': 0},
+                                'changed': {'const': False},
+                                'job': {'const': 'disk'},
+                                'summary': {'additionalProperties': False,
+                                            'properties': {'critical': {'minimum': 0,
+                                                                        'type': 'integer'},
+                                                           'history': {'description': 'the history '
+                                                                                      'file '
+                                                                                      'written, or '
+                                                                                      'null in a '
+                                                                                      'dry run',
+                                                                       'type': ['string', 'null']},
+                                                           'ok': {'minimum': 0, 'type': 'integer'},
+                                                           'severity': {'$ref': '#/$defs/severity',
+                                                                        'description': 'the worst '
+                                                                                       'severity '
+                                                                                       'of all '
+                                                                                       'targets'},
+                                                           'targets': {'items': {'$ref': '#/$defs/target'},
+                                                                       'type': 'array'},
+                                                           'textfile': {'description': 'the '
+                                                                                       'imgops_disk.prom '
+                                                                                       'written, '
+                                                                                       'or null',
+                                                                        'type': ['string', 'null']},
+                                                           'unknown': {'minimum': 0,
+                                                                       'type': 'integer'},
+                                                           'warning': {'minimum': 0,
+                                                                       'type': 'integer'}},
+                                            'required': ['severity',
+                                                         'ok',
+                                                         'warning',
+                                                         'critical',
+                                                         'unknown',
+                                                         'targets',
+                                                         'textfile',
+                                                         'history'],
+                                            'type': 'object'}},
+                 'title': 'disk job result'},
  'fleet_report': {'$defs': {'figures': {'properties': {'alerts': {'minimum': 0, 'type': 'integer'},
                                                        'bytes_freed': {'minimum': 0,
                                                                        'type': 'integer'},
