@@ -59,7 +59,7 @@ dry_run:
 summary:
   description:
     - C(severity) the worst of all targets (ok, warning, critical, unknown), the count of targets per
-      severity (C(ok), C(warning), C(critical), C(unknown)), C(textfile) and C(history) (paths written
+      severity (C(ok), C(warning), C(critical), C(unknown)), C(alerts) (targets not ok), C(textfile) and C(history) (paths written
       or null), and C(targets).
     - Each target has C(target) (label), C(path), C(mount), C(severity), C(reasons), C(thresholds),
       C(size_bytes), C(used_bytes), C(free_bytes), C(used_percent), C(inodes_total), C(inodes_free),
@@ -67,7 +67,7 @@ summary:
       or growth).
   returned: always
   type: dict
-  sample: {"severity": "warning", "ok": 1, "warning": 1, "critical": 0, "unknown": 0,
+  sample: {"severity": "warning", "ok": 1, "warning": 1, "critical": 0, "unknown": 0, "alerts": 1,
            "textfile": "/var/lib/node_exporter/textfile_collector/imgops_disk.prom",
            "history": "/var/lib/imgops/state/disk_history.json",
            "targets": [{"target": "nvme-speedy", "path": "/mnt/speedy", "mount": "/mnt/speedy",

@@ -355,7 +355,15 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                                 'changed': {'const': False},
                                 'job': {'const': 'disk'},
                                 'summary': {'additionalProperties': False,
-                                            'properties': {'critical': {'minimum': 0,
+                                            'properties': {'alerts': {'description': 'targets not '
+                                                                                     'ok (warning, '
+                                                                                     'critical or '
+                                                                                     'unknown), '
+                                                                                     'for the run '
+                                                                                     'summary',
+                                                                      'minimum': 0,
+                                                                      'type': 'integer'},
+                                                           'critical': {'minimum': 0,
                                                                         'type': 'integer'},
                                                            'history': {'description': 'the history '
                                                                                       'file '
@@ -385,6 +393,7 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                                                          'warning',
                                                          'critical',
                                                          'unknown',
+                                                         'alerts',
                                                          'targets',
                                                          'textfile',
                                                          'history'],

@@ -33,14 +33,17 @@ class Target:
 
 
 def collect_targets(config: Config) -> list[Target]:
-    """``disk.targets`` as configured, then one target per other filesystem holding a configured root."""
+    """``disk.targets`` as configured, then one target per other filesystem holding a configured root.
+
+    imgops' own ``state_dir`` is not a platform root and is left out.
+    """
     targets = [
         Target(entry.get("label") or str(entry["path"]), Path(entry["path"]), entry)
         for entry in config.section("disk")["targets"]
     ]
     covered = {mount_point(t.path) for t in targets if t.path.exists()}
     for key in PATH_KEYS:
-        path = config.paths.get(key)
+        path = config.paths.get(key) if key != "state_dir" else None
         if path is None or not path.exists():
             continue
         mount = mount_point(path)
@@ -105,6 +108,7 @@ def run_disk_check(config: Config, *, dry_run: bool = False, now: datetime | Non
     result.summary = {
         "severity": worst(severities),
         **{name: severities.count(name) for name in SEVERITIES},
+        "alerts": sum(severity != "ok" for severity in severities),
         "targets": checked,
         "textfile": str(textfile) if textfile else None,
         "history": None if dry_run else str(history_path),
