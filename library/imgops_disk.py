@@ -59,8 +59,8 @@ dry_run:
 summary:
   description:
     - C(severity) the worst of all targets (ok, warning, critical, unknown), the count of targets per
-      severity (C(ok), C(warning), C(critical), C(unknown)), C(alerts) (targets not ok), C(textfile) and C(history) (paths written
-      or null), and C(targets).
+      severity (C(ok), C(warning), C(critical), C(unknown)), C(alerts) (targets not ok), C(textfile)
+      and C(history) (paths written or null), and C(targets).
     - Each target has C(target) (label), C(path), C(mount), C(severity), C(reasons), C(thresholds),
       C(size_bytes), C(used_bytes), C(free_bytes), C(used_percent), C(inodes_total), C(inodes_free),
       C(inode_used_percent), C(growth_bytes_per_day) and C(days_until_full) (null without enough history

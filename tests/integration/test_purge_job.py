@@ -25,7 +25,7 @@ from imgops.db.models import ScrapeJob, TrainingRun
 from imgops.fs import job_lock
 from imgops.purge import run_purge
 from imgops.purge.execute import execute_plan
-from imgops.purge.plan import PurgePlan, plan_scrape
+from imgops.purge.plan import PurgePlan, measure_paths, plan_scrape
 from imgops.result import JobResult
 
 
@@ -152,6 +152,7 @@ def test_a_folder_swapped_for_a_symlink_after_planning_is_refused(demo_platform:
     plan = PurgePlan("scrape", 30, now - timedelta(days=30))
     with transaction(engine, dry_run=True) as session:
         plan_scrape(session, config.path("scraped_dir"), plan, now)
+    measure_paths(plan, workers=2)
     assert [item.row for item in plan.items] == ["scrape_jobs/1", "scrape_jobs/2", "scrape_jobs/5"]
     # The attacker swaps job_1 for a symlink to precious data between plan and removal.
     os.rename(scraped / "job_1", scraped / "job_1.moved")

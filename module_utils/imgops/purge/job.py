@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..fs import job_lock
 from ..result import JobResult
 from .execute import execute_plan, report_refusal
-from .plan import PurgePlan, plan_orphans, plan_scrape, plan_training
+from .plan import PurgePlan, measure_paths, plan_orphans, plan_scrape, plan_training
 
 PURGE_KINDS = ("all", "scrape", "training")
 
@@ -79,6 +79,7 @@ def _plan(engine: Engine, config: Config, kind: str, days: int, options: dict[st
         if options["orphans"]:
             for root in orphan_roots:
                 plan_orphans(session, kind, root, plan, now)
+    measure_paths(plan, options["workers"])
     return plan
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,11 @@ class PurgePath:
     named: str
     root: Path
     target: ConfinedPath
-    usage: TreeUsage
+    usage: TreeUsage | None = None  # filled in by measure()
 
     @property
     def exists(self) -> bool:
-        return self.usage.entries > 0
+        return self.usage is not None and self.usage.entries > 0
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _resolve(row: str | None, candidates: list[_Candidate], plan: PurgePlan) -> 
     for candidate in candidates:
         try:
             target = confine(candidate.named, candidate.root, allow_missing=True)
-            paths.append(PurgePath(candidate.what, candidate.named, candidate.root, target, tree_usage(target)))
+            paths.append(PurgePath(candidate.what, candidate.named, candidate.root, target))
         except SafetyError as exc:
             refused = True
             reason = str(exc.details.get("reason", "refused"))
@@ -104,11 +105,40 @@ def _resolve(row: str | None, candidates: list[_Candidate], plan: PurgePlan) -> 
 
 def _add(plan: PurgePlan, item: PurgeItem, candidates: list[_Candidate]) -> None:
     paths = _resolve(item.row, candidates, plan)
-    if paths is None:
-        return
-    item.paths = [path for path in paths if path.exists]
-    if item.paths or item.row_after != item.row_before:
+    if paths is not None:
+        item.paths = paths
         plan.items.append(item)
+
+
+def _usage(path: PurgePath) -> TreeUsage | SafetyError:
+    try:
+        return tree_usage(path.target)
+    except SafetyError as exc:  # a folder on the way was swapped for a symlink since confinement
+        return exc
+
+
+def measure_paths(plan: PurgePlan, workers: int) -> None:
+    """Size every planned path, in threads (lstat is kernel-bound), then drop what is already gone.
+
+    An item keeps only its existing paths; an item left with no path and no row
+    change is dropped. A path whose folder was swapped since confinement refuses its row.
+    """
+    paths = [path for item in plan.items for path in item.paths]
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="imgops-measure") as pool:
+        usages = dict(zip(map(id, paths), pool.map(_usage, paths), strict=True))
+    kept: list[PurgeItem] = []
+    for item in plan.items:
+        swapped = [(path, found) for path in item.paths if isinstance(found := usages[id(path)], SafetyError)]
+        for path, exc in swapped:
+            reason = str(exc.details.get("reason", "refused"))
+            plan.refusals.append(Refusal(item.row, path.what, path.named, reason, exc.message))
+        if swapped:
+            continue
+        item.paths = [replace(path, usage=usages[id(path)]) for path in item.paths]
+        item.paths = [path for path in item.paths if path.exists]
+        if item.paths or item.row_after != item.row_before:
+            kept.append(item)
+    plan.items = kept
 
 
 def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datetime) -> None:
