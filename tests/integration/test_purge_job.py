@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections import Counter
@@ -230,3 +231,53 @@ def test_the_cli_json_is_the_result_contract(sqlite_platform: DemoPlatform, venv
     with engine.connect() as conn:
         assert conn.execute(select(TrainingRun.dataset_path).where(TrainingRun.id == 1)).scalar_one() != ""
     engine.dispose()
+
+
+def test_an_intermediate_folder_swapped_after_planning_is_refused(demo_platform: DemoPlatform) -> None:
+    config = load_config(demo_platform.imgops_config, environ={})
+    scraped, precious = demo_platform.scraped_dir, demo_platform.root / "elsewhere" / "precious"
+    (scraped / "batch" / "job_20").mkdir(parents=True)
+    (scraped / "batch" / "job_20" / "a.bin").write_bytes(b"a" * 100)
+    (precious / "job_20").mkdir()
+    (precious / "job_20" / "keep.bin").write_bytes(b"k" * 100)
+    add_scrape_rows(demo_platform, {20: str(scraped / "batch" / "job_20")})
+    engine = make_engine(demo_platform.database_url)
+    now = utcnow()
+    plan = PurgePlan("scrape", 30, now - timedelta(days=30))
+    with transaction(engine, dry_run=True) as session:
+        plan_scrape(session, config.path("scraped_dir"), plan, now)
+    measure_paths(plan, workers=2)
+    os.rename(scraped / "batch", scraped / "batch.moved")
+    (scraped / "batch").symlink_to(precious, target_is_directory=True)
+    result = JobResult(job="purge")
+    statuses = execute_plan(engine, plan.items, result, Counter(), dry_run=False, workers=2)
+    engine.dispose()
+    assert dict(zip([i.row for i in plan.items], statuses, strict=True))["scrape_jobs/20"] == "refused"
+    assert listing(precious / "job_20") == ["keep.bin"]
+    assert rows(demo_platform, "scrape_jobs", "output_directory")[20] == str(scraped / "batch" / "job_20")
+
+
+def test_kill_9_mid_purge_then_rerun_ends_as_uninterrupted(sqlite_platform: DemoPlatform, venv_bin: Path) -> None:
+    scraped = sqlite_platform.scraped_dir
+    for job_id in range(100, 300):
+        folder = scraped / f"job_{job_id}"
+        folder.mkdir()
+        for i in range(60):
+            (folder / f"f{i}").write_bytes(b"z" * 64)
+    add_scrape_rows(sqlite_platform, {i: str(scraped / f"job_{i}") for i in range(100, 300)})
+    command = [str(venv_bin / "imgops"), "--config", str(sqlite_platform.imgops_config), "purge", "scrape"]
+    victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while len(os.listdir(scraped)) > 150 and time.monotonic() < deadline and victim.poll() is None:
+        time.sleep(0.005)
+    victim.kill()
+    assert victim.wait() == -signal.SIGKILL, "the purge finished before it could be killed"
+    left = len(os.listdir(scraped))
+    assert 2 < left < 205  # killed part way: some folders gone, some not
+    rerun = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(os.listdir(scraped)) == ["job_3", "job_4"]
+    outputs = rows(sqlite_platform, "scrape_jobs", "output_directory")
+    assert all(outputs[i] == "" for i in range(100, 300)) and outputs[3] == str(scraped / "job_3")
+    final = subprocess.run([*command[:3], "--json", *command[3:]], capture_output=True, text=True, check=True)
+    assert json.loads(final.stdout)["changed"] is False
