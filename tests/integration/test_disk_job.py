@@ -143,3 +143,17 @@ def test_a_missing_target_is_unknown_and_fails(tmp_path: Path, venv_bin: Path) -
     assert ran.stdout.startswith("DISK UNKNOWN - gone cannot read")
     plain = cli(venv_bin, config, "disk", "check")
     assert plain.returncode == 1
+
+
+def test_filesystems_of_configured_roots_are_checked_once_each(tmp_path: Path, small_fs: Path) -> None:
+    (small_fs / "scraped").mkdir()
+    (small_fs / "checkpoints").mkdir()
+    path = write_config(tmp_path, {"targets": [{"path": str(tmp_path), "label": "home"}]})
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["paths"].update(scraped_dir=str(small_fs / "scraped"), checkpoint_dir=str(small_fs / "checkpoints"))
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    targets = run_disk_check(load_config(path, environ={})).summary["targets"]
+    assert [(t["target"], t["mount"]) for t in targets] == [
+        ("home", str(measure(tmp_path).mount)),
+        ("scraped_dir", str(small_fs)),  # checkpoint_dir is on the same filesystem: not repeated
+    ]

@@ -281,3 +281,20 @@ def test_kill_9_mid_purge_then_rerun_ends_as_uninterrupted(sqlite_platform: Demo
     assert all(outputs[i] == "" for i in range(100, 300)) and outputs[3] == str(scraped / "job_3")
     final = subprocess.run([*command[:3], "--json", *command[3:]], capture_output=True, text=True, check=True)
     assert json.loads(final.stdout)["changed"] is False
+
+
+def test_a_kind_whose_root_is_absent_here_is_skipped_unless_asked_for(
+    sqlite_platform: DemoPlatform, venv_bin: Path
+) -> None:
+    elsewhere = sqlite_platform.root / "not-on-this-host"
+    config = config_with(sqlite_platform, paths={"scraped_dir": str(elsewhere)})
+    result = run_purge(config)
+    assert result.summary["absent"] == {"scrape": f"root {elsewhere} does not exist on this host"}
+    assert result.summary["kinds"] == ["scrape", "training"] and result.summary["rows_updated"] == 1  # training ran
+    assert rows(sqlite_platform, "scrape_jobs", "output_directory")[1] == str(sqlite_platform.scraped_dir / "job_1")
+
+    unset = sqlite_platform.root / "bare.yml"
+    unset.write_text(yaml.safe_dump({"database_url": sqlite_platform.database_url}), encoding="utf-8")
+    ran = subprocess.run([venv_bin / "imgops", "--config", str(unset), "purge", "scrape"],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert ran.returncode == 2 and "paths.scraped_dir" in ran.stderr
