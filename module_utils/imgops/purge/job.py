@@ -109,7 +109,7 @@ def _run_kind(
 
 def _metrics(outcome: _KindOutcome, now: datetime) -> list[Metric]:
     kind = outcome.kind
-    last = Metric("imgops_purge_last_run_timestamp_seconds", "When this purge last finished, unix time.")
+    last = Metric("imgops_purge_last_run_timestamp_seconds", "When this purge last ran (its start), unix time.")
     last.add(now.replace(tzinfo=UTC).timestamp(), kind=kind)
     counts = [
         ("imgops_purge_paths_removed", "Files and folders removed by the last run.", outcome.paths_removed),
