@@ -79,7 +79,7 @@ def _plan(engine: Engine, config: Config, kind: str, days: int, options: dict[st
         if options["orphans"]:
             for root in orphan_roots:
                 plan_orphans(session, kind, root, plan, now)
-    measure_paths(plan, options["workers"])
+    measure_paths(plan)
     return plan
 
 
