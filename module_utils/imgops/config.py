@@ -43,11 +43,11 @@ PLATFORM_PATHS = {
 }
 SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "retention": {"scrape_days": 30, "training_days": 30, "bug_reports_days": 30},
-    "disk": {"warn_percent": 85, "crit_percent": 95, "targets": []},
+    "disk": {"warn_percent": 85, "crit_percent": 95, "targets": [], "forecast_window_days": 7},
     "sets": {"created_by": "imgops", "prune": False},
     "legacy": {"stage_mode": "hardlink", "created_by": "imgops"},
     "thumbnails": {"size": 256, "max_attempts": 3, "workers": 2},
-    "purge": {"orphans": False, "purge_checkpoints": False},
+    "purge": {"orphans": False, "purge_checkpoints": False, "workers": 4},
     "bugs": {"expire_statuses": ["resolved", "closed"]},
 }
 

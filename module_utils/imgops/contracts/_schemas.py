@@ -159,6 +159,25 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                                                  'type': 'string'},
                            'disk': {'additionalProperties': False,
                                     'properties': {'crit_percent': {'$ref': '#/$defs/percent'},
+                                                   'forecast_window_days': {'description': 'How '
+                                                                                           'far '
+                                                                                           'back '
+                                                                                           'the '
+                                                                                           'fill '
+                                                                                           'forecast '
+                                                                                           'looks '
+                                                                                           'for '
+                                                                                           'the '
+                                                                                           'growth '
+                                                                                           'rate '
+                                                                                           '(days '
+                                                                                           'of '
+                                                                                           'history '
+                                                                                           'kept '
+                                                                                           'in '
+                                                                                           'state_dir).',
+                                                                            'exclusiveMinimum': 0,
+                                                                            'type': 'number'},
                                                    'inode_crit_percent': {'$ref': '#/$defs/percent'},
                                                    'inode_warn_percent': {'$ref': '#/$defs/percent'},
                                                    'min_free_bytes': {'minimum': 0,
@@ -209,8 +228,30 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                                                'minLength': 1,
                                                'type': 'string'},
                            'purge': {'additionalProperties': False,
-                                     'properties': {'orphans': {'type': 'boolean'},
-                                                    'purge_checkpoints': {'type': 'boolean'}},
+                                     'properties': {'orphans': {'description': 'Also remove '
+                                                                               'folders in the '
+                                                                               'roots that no row '
+                                                                               'names, older than '
+                                                                               'the window.',
+                                                                'type': 'boolean'},
+                                                    'purge_checkpoints': {'description': 'Also '
+                                                                                         'remove '
+                                                                                         'old '
+                                                                                         "runs' "
+                                                                                         'trained '
+                                                                                         'weights '
+                                                                                         '(normally '
+                                                                                         'kept).',
+                                                                          'type': 'boolean'},
+                                                    'workers': {'description': 'Threads removing '
+                                                                               'folders in '
+                                                                               'parallel; rows are '
+                                                                               'still updated one '
+                                                                               'by one after their '
+                                                                               'folder.',
+                                                                'maximum': 64,
+                                                                'minimum': 1,
+                                                                'type': 'integer'}},
                                      'type': 'object'},
                            'retention': {'additionalProperties': False,
                                          'properties': {'bug_reports_days': {'$ref': '#/$defs/days'},
@@ -252,6 +293,112 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                                                        'pending_revisions'],
                                           'type': 'object'}},
                'title': 'db job result'},
+ 'disk_result': {'$defs': {'percent': {'maximum': 100, 'minimum': 0, 'type': ['number', 'null']},
+                           'severity': {'enum': ['ok', 'warning', 'critical', 'unknown']},
+                           'target': {'properties': {'days_until_full': {'minimum': 0,
+                                                                         'type': ['number',
+                                                                                  'null']},
+                                                     'free_bytes': {'minimum': 0,
+                                                                    'type': 'integer'},
+                                                     'growth_bytes_per_day': {'type': ['number',
+                                                                                       'null']},
+                                                     'inode_used_percent': {'$ref': '#/$defs/percent'},
+                                                     'inodes_free': {'minimum': 0,
+                                                                     'type': 'integer'},
+                                                     'inodes_total': {'minimum': 0,
+                                                                      'type': 'integer'},
+                                                     'mount': {'description': 'null when the path '
+                                                                              'could not be read',
+                                                               'type': ['string', 'null']},
+                                                     'path': {'type': 'string'},
+                                                     'reasons': {'items': {'type': 'string'},
+                                                                 'type': 'array'},
+                                                     'severity': {'$ref': '#/$defs/severity'},
+                                                     'size_bytes': {'minimum': 0,
+                                                                    'type': 'integer'},
+                                                     'target': {'description': 'the label (a '
+                                                                               'disk.targets '
+                                                                               'label, or the '
+                                                                               'paths key of a '
+                                                                               'root)',
+                                                                'type': 'string'},
+                                                     'thresholds': {'properties': {'crit_percent': {'type': 'number'},
+                                                                                   'inode_crit_percent': {'type': 'number'},
+                                                                                   'inode_warn_percent': {'type': 'number'},
+                                                                                   'min_free_bytes': {'type': ['integer',
+                                                                                                               'null']},
+                                                                                   'warn_percent': {'type': 'number'}},
+                                                                    'required': ['warn_percent',
+                                                                                 'crit_percent',
+                                                                                 'inode_warn_percent',
+                                                                                 'inode_crit_percent',
+                                                                                 'min_free_bytes'],
+                                                                    'type': 'object'},
+                                                     'used_bytes': {'minimum': 0,
+                                                                    'type': 'integer'},
+                                                     'used_percent': {'$ref': '#/$defs/percent'}},
+                                      'required': ['target',
+                                                   'path',
+                                                   'mount',
+                                                   'severity',
+                                                   'reasons',
+                                                   'thresholds'],
+                                      'type': 'object'}},
+                 '$id': 'urn:imgops:schema:disk_result',
+                 '$schema': 'https://json-schema.org/draft/2020-12/schema',
+                 'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
+                 'description': 'Result of `imgops disk check`: a severity per target (space, '
+                                'inodes, free-bytes floor) and a fill forecast. The job only reads '
+                                'the platform, so `changed` is always false and `actions` empty; '
+                                'the metrics file and history it writes are monitoring output.',
+                 'properties': {'actions': {'maxItems': 0},
+                                'changed': {'const': False},
+                                'job': {'const': 'disk'},
+                                'summary': {'additionalProperties': False,
+                                            'properties': {'alerts': {'description': 'targets not '
+                                                                                     'ok (warning, '
+                                                                                     'critical or '
+                                                                                     'unknown), '
+                                                                                     'for the run '
+                                                                                     'summary',
+                                                                      'minimum': 0,
+                                                                      'type': 'integer'},
+                                                           'critical': {'minimum': 0,
+                                                                        'type': 'integer'},
+                                                           'history': {'description': 'the history '
+                                                                                      'file '
+                                                                                      'written, or '
+                                                                                      'null in a '
+                                                                                      'dry run',
+                                                                       'type': ['string', 'null']},
+                                                           'ok': {'minimum': 0, 'type': 'integer'},
+                                                           'severity': {'$ref': '#/$defs/severity',
+                                                                        'description': 'the worst '
+                                                                                       'severity '
+                                                                                       'of all '
+                                                                                       'targets'},
+                                                           'targets': {'items': {'$ref': '#/$defs/target'},
+                                                                       'type': 'array'},
+                                                           'textfile': {'description': 'the '
+                                                                                       'imgops_disk.prom '
+                                                                                       'written, '
+                                                                                       'or null',
+                                                                        'type': ['string', 'null']},
+                                                           'unknown': {'minimum': 0,
+                                                                       'type': 'integer'},
+                                                           'warning': {'minimum': 0,
+                                                                       'type': 'integer'}},
+                                            'required': ['severity',
+                                                         'ok',
+                                                         'warning',
+                                                         'critical',
+                                                         'unknown',
+                                                         'alerts',
+                                                         'targets',
+                                                         'textfile',
+                                                         'history'],
+                                            'type': 'object'}},
+                 'title': 'disk job result'},
  'fleet_report': {'$defs': {'figures': {'properties': {'alerts': {'minimum': 0, 'type': 'integer'},
                                                        'bytes_freed': {'minimum': 0,
                                                                        'type': 'integer'},
@@ -298,6 +445,115 @@ SCHEMAS = {'bug_report_receipt': {'$defs': {'status': {'enum': ['open',
                   'required': ['generated_at', 'hosts', 'totals'],
                   'title': 'Maintenance run report',
                   'type': 'object'},
+ 'purge_result': {'$id': 'urn:imgops:schema:purge_result',
+                  '$schema': 'https://json-schema.org/draft/2020-12/schema',
+                  'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
+                  'description': 'Result of `imgops purge [scrape|training|all]`: paths removed '
+                                 'inside their roots, rows updated, refusals (as notices), bytes '
+                                 'freed and free space per filesystem.',
+                  'properties': {'actions': {'items': {'properties': {'detail': {'properties': {'after': {'type': 'object'},
+                                                                                                'before': {'type': 'object'},
+                                                                                                'bytes': {'description': 'bytes '
+                                                                                                                         'allocated '
+                                                                                                                         'on '
+                                                                                                                         'disk '
+                                                                                                                         '(st_blocks)',
+                                                                                                          'minimum': 0,
+                                                                                                          'type': 'integer'},
+                                                                                                'files': {'minimum': 0,
+                                                                                                          'type': 'integer'},
+                                                                                                'reason': {'type': 'string'},
+                                                                                                'row': {'description': 'table/id, '
+                                                                                                                       'null '
+                                                                                                                       'for '
+                                                                                                                       'an '
+                                                                                                                       'orphan '
+                                                                                                                       'folder',
+                                                                                                        'type': ['string',
+                                                                                                                 'null']},
+                                                                                                'what': {'enum': ['scrape_output',
+                                                                                                                  'training_dataset',
+                                                                                                                  'training_log',
+                                                                                                                  'checkpoint',
+                                                                                                                  'orphan']}},
+                                                                                 'type': 'object'},
+                                                                      'kind': {'enum': ['remove',
+                                                                                        'update_row']}},
+                                                       'type': 'object'},
+                                             'type': 'array'},
+                                 'job': {'const': 'purge'},
+                                 'summary': {'additionalProperties': False,
+                                             'properties': {'absent': {'additionalProperties': {'type': 'string'},
+                                                                       'description': 'kinds '
+                                                                                      'skipped '
+                                                                                      'because '
+                                                                                      'their root '
+                                                                                      'is not '
+                                                                                      'configured '
+                                                                                      'or does not '
+                                                                                      'exist on '
+                                                                                      'this host, '
+                                                                                      'with why',
+                                                                       'type': 'object'},
+                                                            'bytes_freed': {'minimum': 0,
+                                                                            'type': 'integer'},
+                                                            'disabled': {'description': 'kinds '
+                                                                                        'whose '
+                                                                                        'retention '
+                                                                                        'is 0',
+                                                                         'items': {'enum': ['scrape',
+                                                                                            'training']},
+                                                                         'type': 'array'},
+                                                            'filesystems': {'items': {'additionalProperties': False,
+                                                                                      'properties': {'bytes_freed': {'minimum': 0,
+                                                                                                                     'type': 'integer'},
+                                                                                                     'free_bytes_after': {'minimum': 0,
+                                                                                                                          'type': 'integer'},
+                                                                                                     'free_bytes_before': {'minimum': 0,
+                                                                                                                           'type': 'integer'},
+                                                                                                     'mount': {'type': 'string'}},
+                                                                                      'required': ['mount',
+                                                                                                   'bytes_freed',
+                                                                                                   'free_bytes_before',
+                                                                                                   'free_bytes_after'],
+                                                                                      'type': 'object'},
+                                                                            'type': 'array'},
+                                                            'kinds': {'items': {'enum': ['scrape',
+                                                                                         'training']},
+                                                                      'type': 'array'},
+                                                            'orphans': {'type': 'boolean'},
+                                                            'paths_removed': {'minimum': 0,
+                                                                              'type': 'integer'},
+                                                            'purge_checkpoints': {'type': 'boolean'},
+                                                            'refused': {'description': 'paths '
+                                                                                       'refused by '
+                                                                                       'confinement; '
+                                                                                       'each is '
+                                                                                       'also a '
+                                                                                       'notice',
+                                                                        'minimum': 0,
+                                                                        'type': 'integer'},
+                                                            'retention_days': {'additionalProperties': {'minimum': 0,
+                                                                                                        'type': 'integer'},
+                                                                               'type': 'object'},
+                                                            'rows_updated': {'minimum': 0,
+                                                                             'type': 'integer'},
+                                                            'textfile_dir': {'type': ['string',
+                                                                                      'null']}},
+                                             'required': ['kinds',
+                                                          'disabled',
+                                                          'retention_days',
+                                                          'orphans',
+                                                          'purge_checkpoints',
+                                                          'paths_removed',
+                                                          'rows_updated',
+                                                          'refused',
+                                                          'bytes_freed',
+                                                          'filesystems',
+                                                          'textfile_dir',
+                                                          'absent'],
+                                             'type': 'object'}},
+                  'title': 'purge job result'},
  'result_envelope': {'$defs': {'message': {'properties': {'message': {'type': 'string'}},
                                            'required': ['message'],
                                            'type': 'object'}},

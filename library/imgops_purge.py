@@ -1,0 +1,155 @@
+#!/usr/bin/python
+"""Ansible module imgops_purge: a thin adapter over imgops.purge."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: imgops_purge
+short_description: Purge stale scrape outputs and training artifacts inside their configured roots
+description:
+  - Removes the output folder of every terminal scrape job older than C(retention.scrape_days)
+    (C(output_directory), or C(<scraped_dir>/job_<id>) when empty), then sets the row's
+    C(output_directory) to an empty string.
+  - Removes the dataset folder and the log of every terminal training run older than
+    C(retention.training_days), then sets C(dataset_path) to an empty string. Trained weights stay
+    unless O(purge_checkpoints) is true.
+  - Every path is confined to its root (C(paths.scraped_dir), C(paths.training_dataset_dir), logs and
+    weights under C(paths.checkpoint_dir)). A row naming C(/), a root itself, a path outside its root
+    or a symlink is refused, reported in RV(notices) (and as an Ansible warning), and left untouched;
+    the other rows go on. Symlinks inside a removed folder are removed as links.
+  - Each folder is removed first and its row updated afterwards in a transaction of its own, so a run
+    interrupted in between is finished by the next one.
+  - A retention of 0 days disables that purge. Check mode lists every path that would go, with its size.
+options:
+  config:
+    description: Path of the imgops configuration file.
+    type: path
+    default: /etc/imgops/imgops.yml
+  database_url:
+    description: Database URL overriding the configuration; never logged.
+    type: str
+  kind:
+    description: What to purge.
+    type: str
+    choices: [all, scrape, training]
+    default: all
+  orphans:
+    description:
+      - Also remove folders directly in C(scraped_dir) and C(training_dataset_dir) that no row names,
+        last modified before the retention window.
+      - Defaults to C(purge.orphans) of the configuration.
+    type: bool
+  purge_checkpoints:
+    description:
+      - Also remove old runs' trained weights (C(output_path), C(final_checkpoint)); C(final_checkpoint)
+        then becomes null.
+      - Defaults to C(purge.purge_checkpoints) of the configuration.
+    type: bool
+author: imgops developers
+"""
+
+EXAMPLES = r"""
+- name: Purge stale scrape outputs and training artifacts on this host
+  imgops_purge:
+    config: /etc/imgops/imgops.yml
+
+- name: Show what a scrape purge with orphans would remove
+  imgops_purge:
+    kind: scrape
+    orphans: true
+  check_mode: true
+  register: plan
+"""
+
+RETURN = r"""
+job:
+  description: The job name.
+  returned: always
+  type: str
+  sample: purge
+changed:
+  description: Whether any path was removed or row updated (or would be, in check mode).
+  returned: always
+  type: bool
+  sample: true
+dry_run:
+  description: True in check mode.
+  returned: always
+  type: bool
+  sample: false
+summary:
+  description:
+    - What was purged. C(kinds), C(disabled) (retention 0), C(retention_days), C(orphans),
+      C(purge_checkpoints), C(paths_removed), C(rows_updated), C(refused), C(bytes_freed),
+      C(filesystems) (per mount point C(bytes_freed), C(free_bytes_before), C(free_bytes_after)),
+      C(textfile_dir) (where the C(imgops_purge_*.prom) metrics went, or null).
+  returned: always
+  type: dict
+  sample: {"kinds": ["scrape", "training"], "disabled": [], "retention_days": {"scrape": 30, "training": 30},
+           "orphans": false, "purge_checkpoints": false, "paths_removed": 5, "rows_updated": 3, "refused": 1,
+           "bytes_freed": 114688, "filesystems": [{"mount": "/mnt/storage", "bytes_freed": 114688,
+           "free_bytes_before": 85089615872, "free_bytes_after": 85089722368}],
+           "textfile_dir": "/var/lib/node_exporter/textfile_collector"}
+actions:
+  description: Each path removed (C(remove), with row, what, bytes, files, reason) and row updated
+    (C(update_row), with the columns before and after).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"kind": "remove", "target": "/mnt/storage/imagineer/scraped/job_1",
+            "detail": {"row": "scrape_jobs/1", "what": "scrape_output", "bytes": 24576, "files": 6,
+                       "reason": "completed 90 days ago (retention 30 days)"}}]
+errors:
+  description: Removals that failed (for example a permission error); the row stays as it was.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+notices:
+  description: Refused paths (with row, what, path and reason) and rows that changed during the run.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"message": "refused /srv/elsewhere: outside the allowed root /mnt/storage/imagineer/scraped",
+            "row": "scrape_jobs/6", "what": "scrape_output", "path": "/srv/elsewhere", "reason": "outside_root"}]
+diff:
+  description: Paths and row columns before and after, when anything changed.
+  returned: when changed
+  type: dict
+  sample: {"before": {"paths": ["/mnt/storage/imagineer/scraped/job_1"],
+                      "rows": {"scrape_jobs/1": {"output_directory": "/mnt/storage/imagineer/scraped/job_1"}}},
+           "after": {"paths": [], "rows": {"scrape_jobs/1": {"output_directory": ""}}}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.imgops.errors import ImgopsError
+from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
+from ansible.module_utils.imgops.purge import PURGE_KINDS, run_purge
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            **COMMON_ARGUMENT_SPEC,
+            "kind": {"type": "str", "choices": list(PURGE_KINDS), "default": "all"},
+            "orphans": {"type": "bool"},
+            "purge_checkpoints": {"type": "bool"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        result = run_purge(
+            config_from_params(params),
+            params["kind"],
+            orphans=params["orphans"],
+            purge_checkpoints=params["purge_checkpoints"],
+            dry_run=module.check_mode,
+        )
+    except ImgopsError as exc:
+        module.fail_json(msg=exc.message, **exc.details)
+    finish(module, result)
+
+
+if __name__ == "__main__":
+    main()

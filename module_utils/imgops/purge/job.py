@@ -1,0 +1,216 @@
+"""The ``purge`` job: stale scrape outputs and training artifacts, inside their roots only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ..config import Config
+from ..db import check_connection, make_engine, transaction, utcnow
+from ..disk.textfile import Metric, write_textfile
+from ..disk.usage import measure, mount_point
+from ..errors import ConfigError
+from ..fs import job_lock
+from ..result import JobResult
+from .execute import execute_plan, report_refusal
+from .plan import PurgePlan, measure_paths, plan_orphans, plan_scrape, plan_training
+
+PURGE_KINDS = ("all", "scrape", "training")
+
+
+@dataclass
+class _KindOutcome:
+    """What one kind's section did, for the summary and its metrics file."""
+
+    kind: str
+    freed: Counter[Path] = field(default_factory=Counter)
+    free_before: dict[Path, int] = field(default_factory=dict)
+    free_after: dict[Path, int] = field(default_factory=dict)
+    paths_removed: int = 0
+    rows_updated: int = 0
+    refused: int = 0
+    failed: int = 0
+
+
+def _roots(config: Config, kind: str) -> list[Path]:
+    if kind == "scrape":
+        return [config.path("scraped_dir")]
+    return [config.path("training_dataset_dir"), config.path("checkpoint_dir")]
+
+
+def _absent_root(config: Config, kind: str, explicit: bool) -> str | None:
+    """Why this host has nothing of ``kind`` to purge (its root unset or missing here), else None.
+
+    Every host runs the purge; a host without the root (a GPU worker without the
+    scrape volume) skips that kind. Asked for explicitly, an unset root is an error.
+    """
+    try:
+        root = _roots(config, kind)[0]
+    except ConfigError:
+        if explicit:
+            raise
+        return "root not configured"
+    return None if root.is_dir() else f"root {root} does not exist on this host"
+
+
+def _free_bytes(roots: list[Path]) -> dict[Path, int]:
+    found: dict[Path, int] = {}
+    for root in roots:
+        if root.exists():
+            found.setdefault(mount_point(root), measure(root).free_bytes)
+    return found
+
+
+def _plan(engine: Engine, config: Config, kind: str, days: int, options: dict[str, Any], now: datetime) -> PurgePlan:
+    plan = PurgePlan(kind=kind, retention_days=days, cutoff=now - timedelta(days=days))
+    with transaction(engine, dry_run=True) as session:  # planning only reads
+        if kind == "scrape":
+            plan_scrape(session, config.path("scraped_dir"), plan, now)
+            orphan_roots = [config.path("scraped_dir")]
+        else:
+            dataset_dir, checkpoint_dir = config.path("training_dataset_dir"), config.path("checkpoint_dir")
+            plan_training(session, dataset_dir, checkpoint_dir, plan, now, options["purge_checkpoints"])
+            orphan_roots = [dataset_dir]
+        if options["orphans"]:
+            for root in orphan_roots:
+                plan_orphans(session, kind, root, plan, now)
+    measure_paths(plan)
+    return plan
+
+
+def _run_kind(
+    engine: Engine, config: Config, kind: str, days: int, options: dict[str, Any], result: JobResult, now: datetime
+) -> _KindOutcome:
+    outcome = _KindOutcome(kind)
+    roots = _roots(config, kind)
+    with job_lock(config.state_dir, f"purge-{kind}", config.lock_timeout_seconds):
+        outcome.free_before = _free_bytes(roots)
+        plan = _plan(engine, config, kind, days, options, now)
+        for refusal in plan.refusals:
+            report_refusal(result, refusal)
+        outcome.refused = len(plan.refusals)
+        first_action = len(result.actions)
+        statuses = execute_plan(
+            engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options["workers"]
+        )
+        outcome.refused += statuses.count("refused")
+        outcome.failed = statuses.count("failed")
+        new = result.actions[first_action:]
+        outcome.paths_removed = sum(a.kind == "remove" for a in new)
+        outcome.rows_updated = sum(a.kind == "update_row" for a in new)
+        outcome.free_after = _free_bytes(roots)
+    return outcome
+
+
+def _metrics(outcome: _KindOutcome, now: datetime) -> list[Metric]:
+    kind = outcome.kind
+    last = Metric("imgops_purge_last_run_timestamp_seconds", "When this purge last ran (its start), unix time.")
+    last.add(now.replace(tzinfo=UTC).timestamp(), kind=kind)
+    counts = [
+        ("imgops_purge_paths_removed", "Files and folders removed by the last run.", outcome.paths_removed),
+        ("imgops_purge_rows_updated", "Database rows updated by the last run.", outcome.rows_updated),
+        ("imgops_purge_refused", "Rows or folders refused by confinement in the last run.", outcome.refused),
+        ("imgops_purge_errors", "Removals that failed in the last run.", outcome.failed),
+    ]
+    metrics = [last]
+    for name, help_text, value in counts:
+        metric = Metric(name, help_text)
+        metric.add(value, kind=kind)
+        metrics.append(metric)
+    freed = Metric("imgops_purge_freed_bytes", "Bytes freed by the last run, per filesystem.")
+    before = Metric("imgops_purge_free_bytes_before", "Free bytes on the filesystem before the last run.")
+    after = Metric("imgops_purge_free_bytes_after", "Free bytes on the filesystem after the last run.")
+    for mount, value in outcome.free_before.items():
+        freed.add(outcome.freed.get(mount, 0), kind=kind, mount=str(mount))
+        before.add(value, kind=kind, mount=str(mount))
+        after.add(outcome.free_after.get(mount, value), kind=kind, mount=str(mount))
+    return [*metrics, freed, before, after]
+
+
+def run_purge(
+    config: Config,
+    kind: str = "all",
+    *,
+    orphans: bool | None = None,
+    purge_checkpoints: bool | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> JobResult:
+    """Purge stale scrape outputs and/or training artifacts; ``orphans`` and ``purge_checkpoints``
+    default to the ``purge`` section of the configuration."""
+    if kind not in PURGE_KINDS:
+        raise ValueError(f"unknown purge kind {kind!r}; expected one of {PURGE_KINDS}")
+    section = config.section("purge")
+    options = {
+        "orphans": section["orphans"] if orphans is None else orphans,
+        "purge_checkpoints": section["purge_checkpoints"] if purge_checkpoints is None else purge_checkpoints,
+        "workers": int(section["workers"]),
+    }
+    now = now or utcnow()
+    kinds = ("scrape", "training") if kind == "all" else (kind,)
+    retention = config.section("retention")
+    days = {k: int(retention[f"{k}_days"]) for k in kinds}
+    result = JobResult(job="purge", dry_run=dry_run)
+    outcomes: list[_KindOutcome] = []
+    textfile_dir = config.section("disk").get("textfile_dir")
+    absent = {k: why for k in kinds if days[k] > 0 and (why := _absent_root(config, k, explicit=kind != "all"))}
+    enabled = [k for k in kinds if days[k] > 0 and k not in absent]
+    if enabled:
+        engine = make_engine(config.require_database_url())
+        try:
+            check_connection(engine)
+            for k in enabled:
+                outcome = _run_kind(engine, config, k, days[k], options, result, now)
+                outcomes.append(outcome)
+                if textfile_dir and not dry_run:
+                    write_textfile(Path(textfile_dir), f"imgops_purge_{k}", _metrics(outcome, now))
+        finally:
+            engine.dispose()
+    result.summary = _summary(kinds, days, options, outcomes, textfile_dir if outcomes and not dry_run else None)
+    result.summary["absent"] = absent
+    _set_diff(result)
+    return result
+
+
+def _summary(
+    kinds: tuple[str, ...],
+    days: dict[str, int],
+    options: dict[str, Any],
+    outcomes: list[_KindOutcome],
+    textfile_dir: Path | None,
+) -> dict[str, Any]:
+    filesystems: dict[Path, dict[str, int]] = {}
+    for outcome in outcomes:
+        for mount, free in outcome.free_before.items():
+            entry = filesystems.setdefault(mount, {"bytes_freed": 0, "free_bytes_before": free})
+            entry["bytes_freed"] += outcome.freed.get(mount, 0)
+            entry["free_bytes_after"] = outcome.free_after.get(mount, free)
+    return {
+        "kinds": list(kinds),
+        "disabled": [k for k in kinds if days[k] == 0],
+        "retention_days": days,
+        "orphans": options["orphans"],
+        "purge_checkpoints": options["purge_checkpoints"],
+        "paths_removed": sum(o.paths_removed for o in outcomes),
+        "rows_updated": sum(o.rows_updated for o in outcomes),
+        "refused": sum(o.refused for o in outcomes),
+        "bytes_freed": sum(sum(o.freed.values()) for o in outcomes),
+        "filesystems": [{"mount": str(mount), **figures} for mount, figures in filesystems.items()],
+        "textfile_dir": str(textfile_dir) if textfile_dir else None,
+    }
+
+
+def _set_diff(result: JobResult) -> None:
+    if not result.actions:
+        return
+    removed = [a.target for a in result.actions if a.kind == "remove"]
+    rows = [a for a in result.actions if a.kind == "update_row"]
+    result.diff = {
+        "before": {"paths": removed, "rows": {a.target: a.detail["before"] for a in rows}},
+        "after": {"paths": [], "rows": {a.target: a.detail["after"] for a in rows}},
+    }
