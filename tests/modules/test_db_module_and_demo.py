@@ -50,7 +50,7 @@ def test_module_returns_exactly_what_the_cli_prints(
 
 @pytest.mark.ansible
 def test_check_mode_writes_nothing(sqlite_platform: DemoPlatform, ansible_env: dict[str, str]) -> None:
-    config = f"imgops_config={sqlite_platform.imgops_config}"
+    config = f"imgops_config={sqlite_platform.imgops_config} imgops_report_dir={sqlite_platform.root / 'reports'}"
     ran = playbook(ansible_env, "maintenance.yml", "--check", "--diff", "-e", config)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert recap(ran.stdout)["changed"] >= 1

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..config import Config
-from ..purge import PURGE_KINDS, run_purge
-from ..result import JobResult
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..result import JobResult
+
+PURGE_KINDS = ("all", "scrape", "training")  # mirrors imgops.purge.PURGE_KINDS without importing SQLAlchemy
 
 
 def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
@@ -34,6 +37,8 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
 
 
 def handle(args: argparse.Namespace, config: Config) -> JobResult:
+    from ..purge import run_purge  # imported here: SQLAlchemy costs startup time other jobs need not pay
+
     return run_purge(
         config, args.kind, orphans=args.orphans, purge_checkpoints=args.purge_checkpoints, dry_run=args.dry_run
     )
