@@ -39,15 +39,21 @@ lint: venv
 	$(BIN)/ruff format --check .
 	source $(BIN)/activate && ansible-lint --offline -q
 
-types: venv
+node_modules/.installed-stamp: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Debian's nodejs and npm (make types needs json-schema-to-typescript)"; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+## types: regenerate what is derived from shared/schema (embedded schemas, TypedDicts, TypeScript)
+types: venv node_modules/.installed-stamp
 	$(BIN)/python scripts/generate_shared_types.py
 
 unit: venv
 	$(BIN)/pytest tests/unit
 
 ## test: everything the project promises, on real PostgreSQL, real files and real Ansible
-test: venv system-packages lint
+test: venv system-packages node_modules/.installed-stamp lint
 	source $(BIN)/activate && pytest
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache node_modules

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .contracts.types import ResultEnvelope
+
 
 @dataclass(frozen=True)
 class Action:
@@ -51,8 +53,9 @@ class JobResult:
     def notice(self, message: str, **context: Any) -> None:
         self.notices.append({"message": message, **context})
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_dict(self) -> ResultEnvelope:
+        """The envelope (``shared/schema/result_envelope.json``) plus the job's own top-level data."""
+        out: ResultEnvelope = {
             "job": self.job,
             "changed": self.changed,
             "dry_run": self.dry_run,
