@@ -56,3 +56,11 @@ def test_generator_leaves_no_diff(tmp_path: Path) -> None:
     diff = subprocess.run(["git", "status", "--porcelain", "--", "module_utils/imgops/contracts", "shared/types"],
                           cwd=ROOT, capture_output=True, text=True, check=True)  # fmt: skip
     assert diff.stdout == "", f"generated files drifted from shared/schema: {diff.stdout}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in SCHEMAS.items() if "properties" in s and "allOf" not in s))
+def test_generated_typeddicts_have_the_schema_keys(name: str) -> None:
+    from imgops.contracts import types
+
+    generated = getattr(types, "".join(part.capitalize() for part in name.split("_")))
+    assert set(generated.__annotations__) == set(SCHEMAS[name]["properties"]), "run `make types`"
