@@ -1,0 +1,41 @@
+"""A fleet of inventory hosts on this machine: each its own platform tree and config, one shared database."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+from demo_platform import DemoPlatform, build_platform
+
+
+def build_fleet(base: Path, names: list[str], database_url: str) -> tuple[Path, dict[str, DemoPlatform]]:
+    """Build one platform per host; the first seeds the shared database, the others only point at it."""
+    platforms: dict[str, DemoPlatform] = {}
+    for index, name in enumerate(names):
+        url = database_url if index == 0 else None  # only the first host creates and seeds the tables
+        platform = build_platform(base / name, seed=index + 1, database_url=url)
+        if index:  # the seeded scrape jobs and training runs ran on the first host: only it holds their folders
+            for root in (platform.scraped_dir, platform.training_dataset_dir, platform.checkpoint_dir):
+                shutil.rmtree(root)
+                root.mkdir()
+        config = yaml.safe_load(platform.imgops_config.read_text(encoding="utf-8"))
+        config["database_url"] = database_url
+        platform.imgops_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        platforms[name] = platform
+    hosts = {
+        name: {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "imgops_config": str(platform.imgops_config),
+        }
+        for name, platform in platforms.items()
+    }
+    inventory = base / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump({"all": {"vars": {"imgops_report_dir": str(base / "reports")}, "hosts": hosts}}),
+        encoding="utf-8",
+    )
+    return inventory, platforms

@@ -1,0 +1,64 @@
+"""maintenance.yml across several hosts sharing one real PostgreSQL database, as operators run it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from fleet import build_fleet
+
+from imgops.contracts import problems
+from pg_server import PostgresServer
+
+ROOT = Path(__file__).resolve().parents[2]
+HOSTS = ["gpu-01", "gpu-02", "storage-01"]
+
+
+def recaps(output: str) -> dict[str, dict[str, int]]:
+    found = {}
+    for host, figures in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
+        found[host] = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", figures)}
+    return found
+
+
+def run(env: dict[str, str], inventory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ansible-playbook", "maintenance.yml", "-i", str(inventory), *extra], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+
+
+@pytest.mark.ansible
+@pytest.mark.postgres
+def test_fleet_converges_and_a_broken_host_fails_alone(
+    tmp_path: Path, postgres_server: PostgresServer, ansible_env: dict[str, str]
+) -> None:
+    database = postgres_server.create_database()
+    try:
+        inventory, platforms = build_fleet(tmp_path, HOSTS, postgres_server.url(database))
+        first = run(ansible_env, inventory)
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr
+        assert set(recaps(first.stdout)) == set(HOSTS)
+        assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in recaps(first.stdout).values())
+        second = run(ansible_env, inventory)
+        assert second.returncode == 0, second.stdout[-3000:]
+        assert {host: r["changed"] for host, r in recaps(second.stdout).items()} == dict.fromkeys(HOSTS, 0)
+
+        report = json.loads(sorted((tmp_path / "reports").glob("maintenance-*.json"))[-1].read_text())
+        assert problems(report, "fleet_report") == []
+        assert [row["host"] for row in report["hosts"]] == HOSTS
+        assert re.search(r"TOTAL\s+3/3", second.stdout)
+
+        shutil.rmtree(platforms["storage-01"].bug_reports_dir)  # its volume is gone
+        broken = run(ansible_env, inventory)
+        by_host = recaps(broken.stdout)
+        assert broken.returncode != 0
+        assert by_host["storage-01"]["failed"] == 1
+        assert by_host["gpu-01"]["failed"] == 0 and by_host["gpu-02"]["failed"] == 0
+        assert "bug report folder" in broken.stdout and "does not exist" in broken.stdout
+        assert re.search(r"storage-01\s+failed", broken.stdout)
+        assert re.search(r"TOTAL\s+2/3", broken.stdout)
+    finally:
+        postgres_server.drop_database(database)
