@@ -9,4 +9,5 @@ export * from "./fleet_report";
 export * from "./purge_result";
 export * from "./queue_job";
 export * from "./result_envelope";
+export * from "./sets_result";
 export * from "./training_status";

@@ -685,6 +685,74 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                   'notices'],
                      'title': 'Job result envelope',
                      'type': 'object'},
+ 'sets_result': {'$id': 'urn:imgops:schema:sets_result',
+                 '$schema': 'https://json-schema.org/draft/2020-12/schema',
+                 'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
+                 'description': 'Result of `imgops sets` and of the imgops_sets module: the '
+                                'set-template albums created, updated, adopted, unchanged and '
+                                'pruned, and the columns added to an older albums table.',
+                 'properties': {'errors': {'items': {'properties': {'column': {'type': ['string',
+                                                                                        'integer']},
+                                                                    'file': {'type': 'string'},
+                                                                    'message': {'type': 'string'},
+                                                                    'row': {'minimum': 1,
+                                                                            'type': 'integer'},
+                                                                    'set': {'type': ['string',
+                                                                                     'null']}},
+                                                     'required': ['message', 'file', 'set'],
+                                                     'type': 'object'},
+                                           'type': 'array'},
+                                'job': {'const': 'sets'},
+                                'summary': {'additionalProperties': False,
+                                            'properties': {'adopted': {'description': 'Of the '
+                                                                                      'updated, '
+                                                                                      'albums '
+                                                                                      'found by '
+                                                                                      'name and '
+                                                                                      'adopted.',
+                                                                       'minimum': 0,
+                                                                       'type': 'integer'},
+                                                           'columns_added': {'items': {'enum': ['is_set_template',
+                                                                                                'csv_data',
+                                                                                                'base_prompt',
+                                                                                                'prompt_template',
+                                                                                                'style_suffix',
+                                                                                                'example_theme',
+                                                                                                'lora_config']},
+                                                                             'type': 'array'},
+                                                           'created': {'minimum': 0,
+                                                                       'type': 'integer'},
+                                                           'pruned': {'minimum': 0,
+                                                                      'type': 'integer'},
+                                                           'removed': {'description': 'Set keys '
+                                                                                      'whose '
+                                                                                      'albums '
+                                                                                      'remain but '
+                                                                                      'are no '
+                                                                                      'longer in '
+                                                                                      'the config.',
+                                                                       'items': {'type': 'string'},
+                                                                       'type': 'array'},
+                                                           'sets': {'description': 'Valid sets in '
+                                                                                   'the config.',
+                                                                    'minimum': 0,
+                                                                    'type': 'integer'},
+                                                           'sets_dir': {'type': 'string'},
+                                                           'unchanged': {'minimum': 0,
+                                                                         'type': 'integer'},
+                                                           'updated': {'minimum': 0,
+                                                                       'type': 'integer'}},
+                                            'required': ['sets_dir',
+                                                         'sets',
+                                                         'created',
+                                                         'updated',
+                                                         'adopted',
+                                                         'unchanged',
+                                                         'removed',
+                                                         'pruned',
+                                                         'columns_added'],
+                                            'type': 'object'}},
+                 'title': 'sets job result'},
  'training_status': {'$id': 'urn:imgops:schema:training_status',
                      '$schema': 'https://json-schema.org/draft/2020-12/schema',
                      'additionalProperties': False,

@@ -494,6 +494,64 @@ class ResultEnvelope(TypedDict):
     diff: NotRequired[ResultEnvelopeDiff]
 
 
+# --- sets_result.json
+
+class SetsResultAction(TypedDict, closed=True):
+    kind: str
+    target: str
+    detail: dict[str, Any]
+
+
+class SetsResultDiff(TypedDict):
+    before: Any
+    after: Any
+
+
+class SetsResultSummary(TypedDict, closed=True):
+    sets_dir: str
+    sets: int
+    created: int
+    updated: int
+    adopted: int
+    unchanged: int
+    removed: list[str]
+    pruned: int
+    columns_added: list[
+        Literal[
+            'is_set_template',
+            'csv_data',
+            'base_prompt',
+            'prompt_template',
+            'style_suffix',
+            'example_theme',
+            'lora_config',
+        ]
+    ]
+
+
+class SetsResultError(TypedDict):
+    message: str
+    file: str
+    set: str | None
+    row: NotRequired[int]
+    column: NotRequired[str | int]
+
+
+class SetsResultResultEnvelopeMessage(TypedDict):
+    message: str
+
+
+class SetsResult(TypedDict):
+    job: str
+    changed: bool
+    dry_run: bool
+    summary: dict[str, Any]
+    actions: list[SetsResultAction]
+    errors: list[SetsResultResultEnvelopeMessage]
+    notices: list[SetsResultResultEnvelopeMessage]
+    diff: NotRequired[SetsResultDiff]
+
+
 # --- training_status.json
 
 class TrainingStatusPurge(TypedDict, closed=True):

@@ -1,0 +1,118 @@
+"""The ``sets`` job: validate every set, then bring the set-template albums in step in one transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text, update
+
+from ..config import Config
+from ..db.engine import check_connection, make_engine, utcnow
+from ..db.models import SET_TEMPLATE_COLUMNS, MigrationHistory
+from ..fs import job_lock
+from ..jsonlog import log_event
+from ..result import JobResult
+from .load import load_sets
+from .schema_step import add_set_template_columns, missing_set_template_columns
+from .sync import apply_change, demote, plan_sync, shown
+
+JOB = "sets"
+HISTORY_NAME = "sets_to_albums"
+_ADVISORY_LOCK_KEY = 0x696D676F7073_01  # serialises set syncs across hosts on PostgreSQL
+
+
+def run_sets(
+    config: Config, *, prune: bool | None = None, created_by: str | None = None, dry_run: bool = False
+) -> JobResult:
+    """Import or refresh every set of ``<sets_dir>/config.yaml`` as a set-template album."""
+    settings = config.section("sets")
+    prune = settings["prune"] if prune is None else prune
+    created_by = created_by or settings["created_by"]
+    sets_dir = config.path("sets_dir")
+    result = JobResult(job=JOB, dry_run=dry_run)
+    result.summary = {"sets_dir": str(sets_dir), "sets": 0, "created": 0, "updated": 0, "adopted": 0,
+                      "unchanged": 0, "removed": [], "pruned": 0, "columns_added": []}  # fmt: skip
+    templates, problems = load_sets(sets_dir)
+    result.summary["sets"] = len(templates)
+    if problems:
+        for problem in problems:
+            result.error(problem.pop("message"), **problem)
+        return result  # nothing is written while any set is invalid
+    engine = make_engine(config.require_database_url())
+    try:
+        check_connection(engine)
+        with job_lock(config.state_dir, JOB, config.lock_timeout_seconds), engine.connect() as connection:
+            transaction = connection.begin()
+            _sync(connection, result, templates, prune=prune, created_by=created_by, dry_run=dry_run)
+            if dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+    finally:
+        engine.dispose()
+    if result.changed and not dry_run:
+        log_event("sets_synced", **{k: v for k, v in result.summary.items() if k != "removed"})
+    return result
+
+
+def _sync(connection: Connection, result: JobResult, templates: list, *, prune: bool, created_by: str,
+          dry_run: bool) -> None:  # fmt: skip
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    missing = missing_set_template_columns(connection)
+    for column in missing:
+        result.act("add_column", f"albums.{column}")
+    if missing and not dry_run:
+        add_set_template_columns(connection, missing)
+    present = set(SET_TEMPLATE_COLUMNS) - (set(missing) if dry_run else set())
+    plan = plan_sync(connection, templates, present)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    summary = result.summary
+    summary["columns_added"] = missing
+    for change in plan.changes:
+        key = change.template.key
+        if change.kind == "unchanged":
+            summary["unchanged"] += 1
+            continue
+        if change.kind == "create":
+            summary["created"] += 1
+            result.act("create_album", change.template.name, set=key)
+            after[key] = {"name": change.template.name, "album_type": "set", "is_set_template": True}
+        else:
+            summary["updated"] += 1
+            summary["adopted"] += int(change.adopted)
+            result.act("update_album", change.template.name, set=key, album_id=change.album_id,
+                       adopted=change.adopted, columns=sorted(change.changes))  # fmt: skip
+            before[key] = {c: shown(c, old) for c, (old, _new) in change.changes.items()}
+            after[key] = {c: shown(c, new) for c, (_old, new) in change.changes.items()}
+        if not dry_run:
+            apply_change(connection, change, created_by)
+    for album in plan.removed:
+        summary["removed"].append(album["set"])
+        if prune:
+            result.act("prune_album", album["name"], set=album["set"], album_id=album["album_id"])
+            before[album["set"]] = {"is_set_template": True}
+            after[album["set"]] = {"is_set_template": False}
+            summary["pruned"] += 1
+            if not dry_run:
+                demote(connection, album["album_id"])
+        else:
+            result.notice(f"set {album['set']!r} is no longer in the sets config; its album {album['name']!r} "
+                          "stays a set template (prune to make it an ordinary album)", set=album["set"])  # fmt: skip
+    if before or after:
+        result.diff = {"before": before, "after": after}
+    if result.changed and not dry_run:
+        _record_history(connection, result.summary)
+
+
+def _record_history(connection: Connection, summary: dict[str, Any]) -> None:
+    history = MigrationHistory.__table__
+    now = utcnow()
+    details = json.dumps(summary, sort_keys=True)
+    existing = connection.execute(select(history.c.id).where(history.c.name == HISTORY_NAME)).scalar()
+    if existing is None:
+        connection.execute(insert(history).values(name=HISTORY_NAME, applied_at=now, last_run_at=now, details=details))
+    else:
+        connection.execute(update(history).where(history.c.id == existing).values(last_run_at=now, details=details))
