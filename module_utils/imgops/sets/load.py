@@ -118,6 +118,20 @@ def _loras(raw: Any, config_path: Path, key: str, problems: Problems) -> tuple[d
     return tuple(loras)
 
 
+def _check_placeholders(
+    template: str, columns: tuple[str, ...], config_path: Path, csv_path: Path, key: str, problems: Problems
+) -> None:
+    try:
+        used = placeholders(template)
+    except ValueError as exc:
+        problems.add(f"prompt_template is not a valid template: {exc}", config_path, key, column="prompt_template")
+        return
+    for name in used:
+        if name not in columns:
+            problems.add(f"placeholder {{{name}}} in prompt_template is not a CSV column (columns: "
+                         f"{', '.join(columns)})", csv_path, key, column=name)  # fmt: skip
+
+
 def load_sets(sets_dir: Path) -> tuple[list[SetTemplate], list[dict[str, Any]]]:
     """Every set of ``sets_dir/config.yaml``, and every problem found (then the sets are not to be used)."""
     config_path = sets_dir / "config.yaml"
@@ -157,18 +171,13 @@ def load_sets(sets_dir: Path) -> tuple[list[SetTemplate], list[dict[str, Any]]]:
         csv_path = Path(spec["csv_path"])
         csv_path = csv_path if csv_path.is_absolute() else sets_dir / csv_path
         table = read_csv(csv_path, key, problems)
-        if table is None or "prompt_template" in missing:
+        if table is None:
             continue
         columns, rows = table
-        try:
-            used = placeholders(spec["prompt_template"])
-        except ValueError as exc:
-            problems.add(f"prompt_template is not a valid template: {exc}", config_path, key, column="prompt_template")
+        if "prompt_template" not in missing:
+            _check_placeholders(spec["prompt_template"], columns, config_path, csv_path, key, problems)
+        if missing:
             continue
-        for name in used:
-            if name not in columns:
-                problems.add(f"placeholder {{{name}}} in prompt_template is not a CSV column (columns: "
-                             f"{', '.join(columns)})", csv_path, key, column=name)  # fmt: skip
         sets.append(
             SetTemplate(
                 key=key,
