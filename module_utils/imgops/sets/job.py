@@ -13,9 +13,9 @@ from ..db.models import SET_TEMPLATE_COLUMNS, MigrationHistory
 from ..fs import job_lock
 from ..jsonlog import log_event
 from ..result import JobResult
-from .load import load_sets
+from .load import SetTemplate, load_sets
 from .schema_step import add_set_template_columns, missing_set_template_columns
-from .sync import apply_change, demote, plan_sync, shown
+from .sync import apply_change, demote, known_fingerprints, plan_sync, shown
 
 JOB = "sets"
 HISTORY_NAME = "sets_to_albums"
@@ -33,18 +33,22 @@ def run_sets(
     result = JobResult(job=JOB, dry_run=dry_run)
     result.summary = {"sets_dir": str(sets_dir), "sets": 0, "created": 0, "updated": 0, "adopted": 0,
                       "unchanged": 0, "removed": [], "pruned": 0, "columns_added": []}  # fmt: skip
-    templates, problems = load_sets(sets_dir)
-    result.summary["sets"] = len(templates)
-    if problems:
-        for problem in problems:
-            result.error(problem.pop("message"), **problem)
-        return result  # nothing is written while any set is invalid
     engine = make_engine(config.require_database_url())
     try:
         check_connection(engine)
+        with engine.connect() as connection:
+            known = known_fingerprints(connection)
+        templates, unchanged, problems = load_sets(sets_dir, known)
+        result.summary["sets"] = len(templates) + len(unchanged)
+        result.summary["unchanged"] = len(unchanged)
+        if problems:
+            for problem in problems:
+                result.error(problem.pop("message"), **problem)
+            return result  # nothing is written while any set is invalid
+        all_keys = {t.key for t in templates} | {s.key for s in unchanged}
         with job_lock(config.state_dir, JOB, config.lock_timeout_seconds), engine.connect() as connection:
             transaction = connection.begin()
-            _sync(connection, result, templates, prune=prune, created_by=created_by, dry_run=dry_run)
+            _sync(connection, result, templates, all_keys, prune=prune, created_by=created_by, dry_run=dry_run)
             if dry_run:
                 transaction.rollback()
             else:
@@ -56,8 +60,8 @@ def run_sets(
     return result
 
 
-def _sync(connection: Connection, result: JobResult, templates: list, *, prune: bool, created_by: str,
-          dry_run: bool) -> None:  # fmt: skip
+def _sync(connection: Connection, result: JobResult, templates: list[SetTemplate], all_keys: set[str], *,
+          prune: bool, created_by: str, dry_run: bool) -> None:  # fmt: skip
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
     missing = missing_set_template_columns(connection)
@@ -66,7 +70,7 @@ def _sync(connection: Connection, result: JobResult, templates: list, *, prune: 
     if missing and not dry_run:
         add_set_template_columns(connection, missing)
     present = set(SET_TEMPLATE_COLUMNS) - (set(missing) if dry_run else set())
-    plan = plan_sync(connection, templates, present)
+    plan = plan_sync(connection, templates, present, all_keys)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     summary = result.summary

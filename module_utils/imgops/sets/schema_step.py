@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Boolean, Column, Connection, Text, false, inspect
 
 from ..db.models import SET_TEMPLATE_COLUMNS
@@ -16,6 +14,9 @@ def missing_set_template_columns(connection: Connection) -> list[str]:
 
 def add_set_template_columns(connection: Connection, names: list[str]) -> None:
     """``ALTER TABLE albums ADD COLUMN`` for each name, as the server's model defines it."""
+    from alembic.operations import Operations  # only needed once per database: keep it off the hot path
+    from alembic.runtime.migration import MigrationContext
+
     operations = Operations(MigrationContext.configure(connection))
     for name in names:
         if name == "is_set_template":

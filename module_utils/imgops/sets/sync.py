@@ -21,7 +21,7 @@ MANAGED = ("name", "description", "album_type", "is_set_template", "csv_data", "
 def desired_columns(template: SetTemplate) -> dict[str, Any]:
     """The album columns a set's files determine."""
     generation = {"set_key": template.key, "width": template.width, "height": template.height,
-                  "negative_prompt": template.negative_prompt}  # fmt: skip
+                  "negative_prompt": template.negative_prompt, "source_sha256": template.fingerprint}  # fmt: skip
     return {
         "name": template.name,
         "description": template.description,
@@ -37,13 +37,29 @@ def desired_columns(template: SetTemplate) -> dict[str, Any]:
     }
 
 
-def set_key_of(generation_config: str | None) -> str | None:
+def _generation(generation_config: str | None) -> dict[str, Any]:
     try:
         value = json.loads(generation_config or "")
     except ValueError:
-        return None
-    key = value.get("set_key") if isinstance(value, dict) else None
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def set_key_of(generation_config: str | None) -> str | None:
+    key = _generation(generation_config).get("set_key")
     return key if isinstance(key, str) else None
+
+
+def known_fingerprints(connection: Connection) -> dict[str, str]:
+    """Set key -> source fingerprint of each set album as last written (one light query, no CSV data)."""
+    rows = connection.execute(select(albums.c.generation_config).where(albums.c.album_type == "set"))
+    known = {}
+    for (generation_config,) in rows:
+        generation = _generation(generation_config)
+        key, source = generation.get("set_key"), generation.get("source_sha256")
+        if isinstance(key, str) and isinstance(source, str):
+            known[key] = source
+    return known
 
 
 def shown(column: str, value: Any) -> Any:
@@ -79,8 +95,12 @@ class SyncPlan:
     removed: list[dict[str, Any]]  # set-template albums whose key is no longer in the config
 
 
-def plan_sync(connection: Connection, templates: list[SetTemplate], present_columns: set[str]) -> SyncPlan:
-    """Compare the sets with the albums in one query; absent set-template columns read as empty."""
+def plan_sync(
+    connection: Connection, templates: list[SetTemplate], present_columns: set[str], all_keys: set[str]
+) -> SyncPlan:
+    """Compare the sets with the albums in one query; absent set-template columns read as empty.
+
+    ``all_keys`` are every set key in the config, ``templates`` only those whose files changed."""
     readable = [c for c in MANAGED if c not in SET_TEMPLATE_COLUMNS or c in present_columns]
     conditions = [albums.c.album_type == "set", albums.c.name.in_([t.name for t in templates])]
     if "is_set_template" in present_columns:
@@ -102,7 +122,7 @@ def plan_sync(connection: Connection, templates: list[SetTemplate], present_colu
             claimed.add(album_id)
             diff = {c: (current[album_id][c], v) for c, v in desired.items() if current[album_id][c] != v}
         changes.append(SetChange(template, album_id, adopted, diff))
-    keys = {t.key for t in templates}
+    keys = all_keys
     removed = [
         {"album_id": album_id, "name": cols["name"], "set": key}
         for album_id, cols in sorted(current.items())
