@@ -172,6 +172,9 @@ def _database_url(
 ) -> str | None:
     if environ.get(ENV_DATABASE_URL):
         return environ[ENV_DATABASE_URL]
+    credential = _systemd_credential(environ, "database_url")
+    if credential:
+        return credential
     if raw.get("database_url"):
         return raw["database_url"]
     if raw.get("database_url_file"):
@@ -189,6 +192,17 @@ def _database_url(
     if platform.folder is not None:
         return f"sqlite:///{platform.folder / 'instance' / 'imagineer.db'}"
     return None
+
+
+def _systemd_credential(environ: dict[str, str], name: str) -> str | None:
+    """A credential systemd passed with LoadCredential= (the secret file itself stays root-only)."""
+    folder = environ.get("CREDENTIALS_DIRECTORY")
+    if not folder:
+        return None
+    try:
+        return (Path(folder) / name).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def _absolute(value: str, base: Path) -> Path:

@@ -96,3 +96,8 @@ def test_database_url_precedence_env_then_key_then_secret_file(tmp_path: Path) -
     assert load_config(path, environ=env).database_url == "sqlite:///env.db"
     path = write(tmp_path / "imgops.yml", {"database_url": "sqlite:///key.db", "database_url_file": "db.secret"})
     assert load_config(path, environ={}).database_url == "sqlite:///key.db"
+    credentials = tmp_path / "credentials"  # systemd's LoadCredential=database_url:/etc/imgops/database_url
+    credentials.mkdir()
+    (credentials / "database_url").write_text("postgresql://from-credential/db\n", encoding="utf-8")
+    env = {"CREDENTIALS_DIRECTORY": str(credentials)}
+    assert load_config(path, environ=env).database_url == "postgresql://from-credential/db"
