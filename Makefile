@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_TEST_PACKAGES := postgresql
+DEBIAN_TEST_PACKAGES := postgresql debootstrap systemd-container openssh-client
 
-.PHONY: venv demo test lint unit types system-packages clean
+.PHONY: venv demo test lint unit types system-packages molecule clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,9 +51,15 @@ types: venv node_modules/.installed-stamp
 unit: venv
 	$(BIN)/pytest tests/unit
 
-## test: everything the project promises, on real PostgreSQL, real files and real Ansible
+## molecule: each role on a real systemd host (Debian bookworm booted with systemd-nspawn)
+ROLES := imgops_runtime maintenance_timers disk_alerts
+molecule: venv system-packages
+	source $(BIN)/activate && for role in $(ROLES); do (cd roles/$$role && molecule test) || exit 1; done
+
+## test: everything the project promises, on real PostgreSQL, real files, real Ansible and real systemd
 test: venv system-packages node_modules/.installed-stamp lint
 	source $(BIN)/activate && pytest
+	$(MAKE) molecule
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .ruff_cache node_modules
