@@ -58,7 +58,7 @@ def _render(job: tuple[int, int, str, str | None, int]) -> Rendered:
         return Rendered(job_id, image_id, filename, None, "image row or file path missing")
     try:
         return Rendered(job_id, image_id, filename, render_thumbnail(source, size), None)
-    except Exception as exc:  # noqa: BLE001 - any failure of one image is recorded on its job, never fatal
+    except Exception as exc:  # any failure of one image is recorded on its job, never fatal
         return Rendered(job_id, image_id, filename, None, f"{exc.__class__.__name__}: {exc}")
 
 

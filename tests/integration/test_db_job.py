@@ -52,7 +52,8 @@ def test_upgrade_on_a_server_made_database_leaves_the_servers_alembic_history(
     assert [a.target for a in result.actions] == [rev.revision for rev in REVISIONS]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["server_rev_42"]
-        assert conn.execute(text("SELECT version_num FROM imgops_alembic_version")).scalars().all() == [REVISIONS[-1].revision]
+        versions = conn.execute(text("SELECT version_num FROM imgops_alembic_version")).scalars().all()
+        assert versions == [REVISIONS[-1].revision]
     engine.dispose()
 
 

@@ -65,7 +65,9 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
         image_id, file_path, _ = images[asset.filename]
         is_new_here = asset.filename in inserted and asset.filename not in first_seen
         first_seen.add(asset.filename)
-        asset.state = "ingested" if is_new_here or file_path == str(ctx.legacy_root / asset.staged_path) else "duplicate"
+        asset.state = (
+            "ingested" if is_new_here or file_path == str(ctx.legacy_root / asset.staged_path) else "duplicate"
+        )
         if is_new_here:
             outcome.ingested += 1
             outcome.new_images[asset.album] += 1
@@ -80,9 +82,7 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
     return outcome
 
 
-def _ensure_images(
-    session: Session, batch: list[Asset], ctx: IngestContext, now
-) -> dict[str, tuple[int, str, bool]]:
+def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now) -> dict[str, tuple[int, str, bool]]:
     """filename -> (image id, file_path, inserted by this batch)."""
     filenames = sorted({asset.filename for asset in batch})
     known = set(session.execute(select(Image.filename).where(Image.filename.in_(filenames))).scalars())
@@ -218,8 +218,8 @@ def known_assets(session: Session, host: str, sources: list[str]) -> dict[str, t
     """source path -> (size, mtime_ns, inode, sha256, staged_path) as the last run recorded them."""
     table = assets_table
     rows = session.execute(
-        select(table.c.source_path, table.c.size, table.c.mtime_ns, table.c.inode, table.c.sha256, table.c.staged_path)
-        .where(table.c.host == host, table.c.source_path.in_(sources))
+        select(
+            table.c.source_path, table.c.size, table.c.mtime_ns, table.c.inode, table.c.sha256, table.c.staged_path
+        ).where(table.c.host == host, table.c.source_path.in_(sources))
     ).all()
     return {row[0]: tuple(row[1:]) for row in rows}
-

@@ -22,8 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from ..config import Config
-from ..db import check_connection, make_engine, transaction
-from ..db import migrations
+from ..db import check_connection, make_engine, migrations, transaction
 from ..db.schema import ensure_imgops_schema, missing_platform_tables
 from ..errors import ConfigError, DatabaseError
 from ..fs import PLACE_MODES, job_lock
@@ -144,10 +143,10 @@ def _import_batch(
     todo: list[Asset] = []
     for source in batch:
         record = known.get(shown(source.path))
-        if record and record[:3] == (source.size, source.mtime_ns, source.inode):
-            if os.path.lexists(ctx.legacy_root / record[4]):
-                run.counts["unchanged"] += 1
-                continue
+        quick_match = record is not None and record[:3] == (source.size, source.mtime_ns, source.inode)
+        if quick_match and os.path.lexists(ctx.legacy_root / record[4]):
+            run.counts["unchanged"] += 1
+            continue
         asset = describe(source, names[source.path])
         for problem in asset.problems:
             run.counts["sidecar_problems"] += 1
