@@ -62,12 +62,11 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
     inserted = {filename for filename, (_, _, new) in images.items() if new}
     first_seen: set[str] = set()
     for asset in batch:
-        image_id, file_path, _ = images[asset.filename]
+        file_path = images[asset.filename][1]
         is_new_here = asset.filename in inserted and asset.filename not in first_seen
         first_seen.add(asset.filename)
-        asset.state = (
-            "ingested" if is_new_here or file_path == str(ctx.legacy_root / asset.staged_path) else "duplicate"
-        )
+        same_file = file_path == str(ctx.legacy_root / asset.staged_path)
+        asset.state = "ingested" if is_new_here or same_file else "duplicate"
         if is_new_here:
             outcome.ingested += 1
             outcome.new_images[asset.album] += 1
