@@ -116,12 +116,15 @@ def _reclaim(engine: Engine, worker: str) -> None:
         )
 
 
-def _claim(engine: Engine, worker: str, count: int) -> list[tuple[int, int]]:
-    """Mark up to ``count`` pending jobs running for ``worker``; (job id, image id) pairs."""
+def _claim(engine: Engine, worker: str, count: int, after_id: int) -> list[tuple[int, int]]:
+    """Mark up to ``count`` pending jobs past ``after_id`` running for ``worker``; (job id, image id) pairs.
+
+    The cursor keeps a job that failed in this run for the next run, so one run spends one attempt.
+    """
     with transaction(engine) as session:
         statement = (
             select(queue.c.id, queue.c.payload)
-            .where(queue.c.kind == KIND, queue.c.status == "pending")
+            .where(queue.c.kind == KIND, queue.c.status == "pending", queue.c.id > after_id)
             .order_by(queue.c.id)
             .limit(count)
         )
@@ -142,13 +145,14 @@ def _claim(engine: Engine, worker: str, count: int) -> list[tuple[int, int]]:
 def _work(engine, config, thumbnails_dir, worker, limit, counts, result) -> None:
     section = config.section("thumbnails")
     workers = section["workers"]
-    remaining = limit
+    remaining, after_id = limit, 0
     with ProcessPoolExecutor(max_workers=workers) as pool:
         while remaining is None or remaining > 0:
             size = workers * CHUNK_PER_WORKER if remaining is None else min(remaining, workers * CHUNK_PER_WORKER)
-            claimed = _claim(engine, worker, size)
+            claimed = _claim(engine, worker, size, after_id)
             if not claimed:
                 break
+            after_id = max(job_id for job_id, _ in claimed)
             if remaining is not None:
                 remaining -= len(claimed)
             with engine.connect() as connection:

@@ -53,9 +53,20 @@ def upsert(session: Session, table: Table):
     return dialect.insert(table)
 
 
-def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int], ctx: IngestContext) -> BatchOutcome:
+def lock_for_ingest(session: Session) -> None:
+    """Serialise ingest transactions across hosts and processes, taken before the first read.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: a write that
+    matches no row, which takes the database's write lock up front, so two
+    runs never both read "album missing" and both insert it.
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY})
+    else:
+        session.execute(text("UPDATE albums SET id = id WHERE 0 = 1"))
+
+
+def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int], ctx: IngestContext) -> BatchOutcome:
     outcome = BatchOutcome()
     now = utcnow()
     images = _ensure_images(session, batch, ctx, now)

@@ -30,7 +30,7 @@ from ..jsonlog import log_event
 from ..result import JobResult
 from .albums import AlbumSpec, album_spec, resolve_albums
 from .collect import SourceFile, collect, shown
-from .ingest import IngestContext, ingest_batch, known_assets
+from .ingest import IngestContext, ingest_batch, known_assets, lock_for_ingest
 from .manifest import MANIFEST_NAME, pending_folders, write_manifest
 from .plan import Asset, describe
 from .stage import sha256_file, stage_file, unique_names
@@ -177,6 +177,7 @@ def _import_batch(
         if asset.album not in specs:
             specs[asset.album] = album_spec(asset.album, asset.source, packs_dir)
     with session_for() as session:
+        lock_for_ingest(session)
         album_ids, created = resolve_albums(session, specs, ctx.created_by)
         outcome = ingest_batch(session, todo, album_ids, ctx)
     run.albums_created.extend(created)
