@@ -53,11 +53,12 @@ def run(files: int) -> dict[str, float]:
         root = Path(tmp)
         outputs = build_tree(root, files)
         config = root / "imgops.yml"
-        config.write_text(yaml.safe_dump({
-            "database_url": f"sqlite:///{root / 'bench.db'}",
-            "paths": {"outputs_dir": str(outputs), "legacy_root": str(root / "legacy"), "state_dir": str(root / "state"),
-                      "thumbnails_dir": str(root / "thumbs")},
-        }))  # fmt: skip
+        paths = {"outputs_dir": outputs, "legacy_root": root / "legacy", "state_dir": root / "state"}
+        config.write_text(
+            yaml.safe_dump(
+                {"database_url": f"sqlite:///{root / 'bench.db'}", "paths": {k: str(v) for k, v in paths.items()}}
+            )
+        )
         subprocess.run([BIN / "imgops", "--config", config, "db", "init"], check=True, capture_output=True)
         imgops = [str(BIN / "imgops"), "--config", str(config), "--json", "legacy", "import"]
         first, first_rss = timed(imgops)
@@ -76,9 +77,11 @@ def main() -> int:
     large = args.files // 10 if args.small else args.files
     for files in (large // 10, large):
         r = run(files)
-        print(f"{files:>7} files: first import {r['first']:.2f}s vs find+sha256sum {r['sha256sum']:.2f}s "
-              f"(ratio {r['first'] / r['sha256sum']:.1f}x); no-op {r['noop']:.2f}s vs find -printf "
-              f"{r['find_stat']:.2f}s (ratio {r['noop'] / r['find_stat']:.1f}x); peak RSS {r['peak_rss_mib']:.0f} MiB")  # fmt: skip
+        print(
+            f"{files:>7} files: first import {r['first']:.2f}s vs find+sha256sum {r['sha256sum']:.2f}s "
+            f"(ratio {r['first'] / r['sha256sum']:.1f}x); no-op {r['noop']:.2f}s vs find -printf "
+            f"{r['find_stat']:.2f}s (ratio {r['noop'] / r['find_stat']:.1f}x); peak RSS {r['peak_rss_mib']:.0f} MiB"
+        )
     return 0
 
 

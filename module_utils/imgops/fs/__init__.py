@@ -1,6 +1,6 @@
 """The only place imgops deletes, moves or writes files: confinement, atomic writes, locks."""
 
-from .atomic import atomic_write_bytes, atomic_write_text
+from .atomic import atomic_write_bytes, atomic_write_text, fsync_dir
 from .confine import ConfinedPath, confine
 from .lock import job_lock
 from .place import PLACE_MODES, partial_name, place_file
@@ -13,6 +13,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "confine",
+    "fsync_dir",
     "job_lock",
     "partial_name",
     "place_file",

@@ -23,11 +23,12 @@ def partial_name(target: Path) -> Path:
     return target.with_name(f".{target.name}{PARTIAL_SUFFIX}")
 
 
-def place_file(source: Path, target: Path, mode: str) -> str:
+def place_file(source: Path, target: Path, mode: str, sync_folder: bool = True) -> str:
     """Create ``target`` from ``source``; return the mode used (a hardlink across filesystems copies).
 
     Raises FileExistsError when ``target`` already exists: the caller decides
-    whether the existing file is the same content.
+    whether the existing file is the same content. A caller placing many
+    files in one folder may pass ``sync_folder=False`` and ``fsync_dir`` it once.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     if mode == "symlink":
@@ -42,7 +43,8 @@ def place_file(source: Path, target: Path, mode: str) -> str:
             mode = "copy"
     else:
         _copy(source, target)
-    fsync_dir(target.parent)
+    if sync_folder:
+        fsync_dir(target.parent)
     return mode
 
 

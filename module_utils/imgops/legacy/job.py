@@ -25,7 +25,7 @@ from ..config import Config
 from ..db import check_connection, make_engine, migrations, transaction
 from ..db.schema import ensure_imgops_schema, missing_platform_tables
 from ..errors import ConfigError, DatabaseError
-from ..fs import PLACE_MODES, job_lock
+from ..fs import PLACE_MODES, fsync_dir, job_lock
 from ..jsonlog import log_event
 from ..result import JobResult
 from .albums import AlbumSpec, album_spec, resolve_albums
@@ -172,6 +172,9 @@ def _import_batch(
         _progress(run)
     if not todo:
         return
+    if not dry_run:
+        for folder in sorted({asset.staged_path.parent for asset in todo}):
+            fsync_dir(ctx.legacy_root / folder)
     specs: dict[str, AlbumSpec] = {}
     for asset in todo:
         if asset.album not in specs:

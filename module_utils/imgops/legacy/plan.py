@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
+from .albums import album_name
 from .collect import SourceFile, shown
 from .sidecar import Metadata, name_timestamp, read_sidecar
 from .stage import staged_folder
@@ -59,7 +60,7 @@ class Asset:
         }
 
 
-def describe(source: SourceFile, staged_name: str, album_name: str | None = None) -> Asset:
+def describe(source: SourceFile, staged_name: str) -> Asset:
     """Read the sidecar and date the file: sidecar timestamp, else the name's, else the file time."""
     if source.sidecar is not None:
         metadata, problems = read_sidecar(source.sidecar)
@@ -76,16 +77,10 @@ def describe(source: SourceFile, staged_name: str, album_name: str | None = None
         metadata=metadata,
         created_at=created_at,
         staged_path=folder / staged_name,
-        album=album_name or album_for(source, created_at),
+        album=album_name(source.category, source.group, created_at),
         tags=tags_for(source, metadata),
         problems=problems,
     )
-
-
-def album_for(source: SourceFile, created_at: datetime) -> str:
-    from .albums import album_name
-
-    return album_name(source.category, source.group, created_at)
 
 
 def tags_for(source: SourceFile, metadata: Metadata) -> list[str]:

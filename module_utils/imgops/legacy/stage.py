@@ -75,13 +75,17 @@ class StageOutcome:
 
 
 def stage_file(source: Path, target: Path, sha256: str, mode: str, dry_run: bool) -> StageOutcome:
-    """Place ``source`` at ``target`` unless the same content is already there; never overwrite."""
+    """Place ``source`` at ``target`` unless the same content is already there; never overwrite.
+
+    The folder is not fsynced here: the caller syncs each folder of a batch once before the
+    batch's rows are committed.
+    """
     if _lexists(target):
         return StageOutcome("present") if _same_content(source, target, sha256) else StageOutcome("conflict")
     if dry_run:
         return StageOutcome("placed", mode)
     try:
-        return StageOutcome("placed", place_file(source, target, mode))
+        return StageOutcome("placed", place_file(source, target, mode, sync_folder=False))
     except FileExistsError:
         return StageOutcome("present") if _same_content(source, target, sha256) else StageOutcome("conflict")
 
