@@ -14,6 +14,7 @@ from demo_platform import DemoPlatform
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.db.imgops_tables import queue
+from imgops.db.job import run_db
 from imgops.db.models import Album, AlbumImage, Image, Label
 from imgops.legacy import run_legacy_import
 from imgops.thumbnails import run_thumbnails
@@ -157,6 +158,9 @@ def test_two_hosts_racing_on_one_database_make_no_duplicate_images(demo_platform
         path = demo_platform.root / f"{host}.yml"
         path.write_text(yaml.safe_dump(raw), encoding="utf-8")
         configs.append(load_config(path))
+    # Migrations race-safely only on PostgreSQL (advisory lock) or within one state_dir (file lock);
+    # this test is about the imports racing, so the schema is brought up first.
+    run_db(configs[0], "upgrade")
     results, failures = [], []
 
     def run(config) -> None:
