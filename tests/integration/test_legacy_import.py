@@ -17,6 +17,7 @@ from imgops.db.imgops_tables import queue
 from imgops.db.job import run_db
 from imgops.db.models import Album, AlbumImage, Image, Label
 from imgops.legacy import run_legacy_import
+from imgops.records import queue_job
 from imgops.thumbnails import run_thumbnails
 
 
@@ -138,6 +139,8 @@ def test_thumbnails_are_rendered_and_failures_retried_up_to_the_limit(demo_platf
         failed = connection.execute(
             select(queue.c.attempts, queue.c.last_error).where(queue.c.status == "failed")
         ).one()
+        for row in connection.execute(select(queue)):
+            assert problems(queue_job(row), "queue_job") == []
     engine.dispose()
     assert sum(1 for path in made.values() if path) == 48
     for path in filter(None, made.values()):

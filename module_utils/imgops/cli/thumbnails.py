@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..config import Config
-from ..result import JobResult
-from ..thumbnails import run_thumbnails
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..result import JobResult
 
 
 def _positive(text: str) -> int:
@@ -23,4 +24,6 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
 
 
 def handle(args: argparse.Namespace, config: Config) -> JobResult:
+    from ..thumbnails import run_thumbnails  # imported here: Pillow and SQLAlchemy cost startup time
+
     return run_thumbnails(config, limit=args.limit, dry_run=args.dry_run)
