@@ -15,7 +15,7 @@ from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.db.imgops_tables import queue
 from imgops.db.job import run_db
-from imgops.db.models import Album, AlbumImage, Image, Label
+from imgops.db.models import Album, AlbumImage, Image, Label, MigrationHistory
 from imgops.legacy import run_legacy_import
 from imgops.records import queue_job
 from imgops.thumbnails import run_thumbnails
@@ -104,6 +104,10 @@ def test_import_stages_ingests_dedupes_and_is_idempotent(demo_platform: DemoPlat
         assert connection.execute(
             select(func.count()).select_from(Label).where(Label.label_text == "lora:cards")
         ).scalar_one() == 9 + 5 + 4 + 3  # deck, tarot, zodiac, three singles  # fmt: skip
+        history = connection.execute(
+            select(MigrationHistory.name, MigrationHistory.details).where(MigrationHistory.name.like("imgops legacy%"))
+        ).one()
+        assert json.loads(history.details)["ingested"] == 49
         jobs = connection.execute(select(queue.c.dedupe_key, queue.c.status).where(queue.c.kind == "thumbnail")).all()
         assert len(jobs) == 49 and {status for _, status in jobs} == {"pending"}
     engine.dispose()
@@ -114,7 +118,7 @@ def test_import_stages_ingests_dedupes_and_is_idempotent(demo_platform: DemoPlat
     (demo_platform.outputs_dir / "zodiac_20251101_090000" / "card_00.png").touch()
     third = run_legacy_import(config)  # a new mtime re-hashes one file and only records it again
     assert third.summary["unchanged"] == 49 and third.summary["ingested"] == 0
-    assert [a.kind for a in third.actions] == ["record_assets"]
+    assert [a.kind for a in third.actions] == ["record_assets", "record_history"]
 
 
 def test_thumbnails_are_rendered_and_failures_retried_up_to_the_limit(demo_platform: DemoPlatform) -> None:

@@ -7,6 +7,7 @@ in place (same content) and rows are keyed by content hash and source path.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -18,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ..config import Config
-from ..db import check_connection, make_engine, migrations, transaction
+from ..db import check_connection, make_engine, migrations, transaction, utcnow
+from ..db.models import MigrationHistory
 from ..db.schema import ensure_imgops_schema, missing_platform_tables
 from ..errors import ConfigError, DatabaseError
 from ..fs import PLACE_MODES, fsync_dir, job_lock
@@ -106,7 +108,28 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
     finally:
         engine.dispose()
     _finish(run, host, legacy_root, mode)
+    if run.result.changed and not dry_run:
+        _record_history(config, host, run.result)
     return run.result
+
+
+def _record_history(config: Config, host: str, result: JobResult) -> None:
+    """One ``migration_history`` row per host for this import, as the platform keeps for its imports."""
+    name = f"imgops legacy import ({host})"
+    counts = ("discovered", "staged", "ingested", "duplicates", "orphans", "skipped", "albums_created")
+    details = json.dumps({key: result.summary[key] for key in counts}, sort_keys=True)
+    engine = make_engine(config.require_database_url())
+    try:
+        with transaction(engine) as session:
+            row = session.execute(select(MigrationHistory).where(MigrationHistory.name == name)).scalar_one_or_none()
+            now = utcnow()
+            if row is None:
+                session.add(MigrationHistory(name=name, applied_at=now, last_run_at=now, details=details))
+            else:
+                row.last_run_at, row.details = now, details
+    finally:
+        engine.dispose()
+    result.act("record_history", name)
 
 
 def _imgops_tables(engine: Engine, config: Config, dry_run: bool) -> bool:
