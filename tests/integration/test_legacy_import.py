@@ -36,6 +36,7 @@ def test_dry_run_plans_everything_and_writes_nothing(demo_platform: DemoPlatform
     assert plan.summary["discovered"] == 49 and plan.summary["ingested"] == 48 and plan.summary["duplicates"] == 1
     assert plan.summary["albums_created"] == len(plan.summary["new_albums"]) == 15
     assert plan.summary["orphans"] == 3
+    assert plan.summary["thumbnails_queued"] == 48
     assert not config.path("legacy_root").exists()
     engine = create_engine(config.database_url)
     with engine.connect() as connection:

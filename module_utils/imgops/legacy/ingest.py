@@ -85,10 +85,12 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
             outcome.duplicates += 1
     _link(session, batch, album_ids, images, ctx, now, outcome)
     outcome.labels = _label(session, batch, images, ctx, now)
+    new_ids = sorted(images[name][0] for name in inserted)
     if ctx.imgops_tables:
-        new_ids = sorted(images[name][0] for name in inserted)
         outcome.thumbnails_queued = _queue_thumbnails(session, new_ids, ctx, now)
         outcome.assets_recorded = _record_assets(session, batch, images, ctx, now)
+    else:  # a dry run before imgops' tables exist: what would be queued
+        outcome.thumbnails_queued = len(new_ids)
     return outcome
 
 
