@@ -61,6 +61,7 @@ def test_collect_classifies_a_tree_and_refuses_symlinks_leaving_the_roots(tmp_pa
     (outputs / "lost.json").write_text("{}", encoding="utf-8")
     (packs / "My Pack" / "manifest.json").write_text('{"artist": "X"}', encoding="utf-8")
     (outputs / "notes.txt").write_text("hi", encoding="utf-8")
+    (outputs / "lora_tests" / "loose.png").write_bytes(b"loose")
     os.symlink(outside / "secret.png", outputs / "leak.png")
     os.symlink(outputs / "a.png", outputs / "alias.png")
     with open(os.fsencode(outputs) + b"/caf\xe9.png", "wb") as handle:
@@ -75,7 +76,7 @@ def test_collect_classifies_a_tree_and_refuses_symlinks_leaving_the_roots(tmp_pa
     }  # fmt: skip
     skipped = {(p.name, reason) for listing in listings for p, reason in listing.skipped}
     assert skipped == {("leak.png", "symlink_outside_roots"), ("notes.txt", "not_an_image"),
-                       ("misc", "not_a_source_folder")}  # fmt: skip
+                       ("misc", "not_a_source_folder"), ("loose.png", "not_in_an_experiment_folder")}  # fmt: skip
     assert [p.name for listing in listings for p in listing.orphans] == ["lost.json"]
     root = listings[0]
     assert {f.relative.name: f.sidecar.name if f.sidecar else None for f in root.files}["a.png"] == "a.json"

@@ -78,6 +78,8 @@ def _outputs(outputs_dir: Path, roots: tuple[str, ...]) -> Iterator[Listing]:
             for experiment in _entries(path):
                 if experiment.is_dir(follow_symlinks=False):
                     folders.append((Path(experiment.path), "lora", experiment.name))
+                else:
+                    root_listing.skipped.append((Path(experiment.path), "not_in_an_experiment_folder"))
         else:
             root_listing.skipped.append((path, "not_a_source_folder"))
     _classify(outputs_dir, "singles", "", PurePosixPath(), roots, root_listing, recurse=None)
