@@ -3,8 +3,10 @@
 Worker processes only read the source and return JPEG bytes; this process
 writes each thumbnail atomically (``fs``) and records the outcome. A job that
 fails goes back to ``pending`` with its error until ``max_attempts``, then
-stays ``failed``. Jobs left ``running`` by a killed run on this host are
-taken up again (the job lock proves no live run on this host holds them).
+stays ``failed``. A host works only the jobs its own imports queued (the
+payload names the host; the source files are local to it). Jobs left
+``running`` by a killed run on this host are taken up again (the job lock
+proves no live run on this host holds them).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from .db.imgops_tables import queue
 from .db.models import Image
 from .db.schema import ensure_imgops_schema
 from .fs import atomic_write_bytes, job_lock
+from .legacy.job import import_host
 from .result import JobResult
 
 KIND = "thumbnail"
@@ -71,7 +73,8 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
     section = config.section("thumbnails")
     thumbnails_dir = config.path("thumbnails_dir")
     result = JobResult(job="thumbnails", dry_run=dry_run)
-    worker = f"{socket.gethostname()}:{os.getpid()}"
+    host = import_host(config)
+    worker = f"{host}:{os.getpid()}"
     engine = make_engine(config.require_database_url())
     counts = {"done": 0, "failed": 0, "retrying": 0, "pending": 0}
     try:
@@ -79,14 +82,15 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
         with job_lock(config.state_dir, "thumbnails", config.lock_timeout_seconds):
             if dry_run:
                 ready = not migrations.plan(engine).pending
-                counts["pending"] = len(_pending_ids(engine, limit)) if ready else 0
+                pending = len(_pending_ids(engine, host)) if ready else 0
+                counts["pending"] = pending if limit is None else min(pending, limit)
                 if counts["pending"]:
                     result.act("write_thumbnails", str(thumbnails_dir), count=counts["pending"])
             else:
                 ensure_imgops_schema(engine, config)
-                _reclaim(engine, worker)
-                _work(engine, config, thumbnails_dir, worker, limit, counts, result)
-                counts["pending"] = len(_pending_ids(engine, None))
+                _reclaim(engine, host)
+                _work(engine, config, thumbnails_dir, worker, host, limit, counts, result)
+                counts["pending"] = len(_pending_ids(engine, host))
     finally:
         engine.dispose()
     result.summary = {
@@ -100,14 +104,20 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
     return result
 
 
-def _pending_ids(engine: Engine, limit: int | None) -> list[int]:
+def _for_host(payload: str, host: str) -> bool:
+    return json.loads(payload).get("host") == host
+
+
+def _pending_ids(engine: Engine, host: str) -> list[int]:
+    """This host's pending thumbnail jobs."""
     with engine.connect() as connection:
-        statement = select(queue.c.id).where(queue.c.kind == KIND, queue.c.status == "pending").order_by(queue.c.id)
-        return list(connection.execute(statement.limit(limit)).scalars())
+        rows = connection.execute(
+            select(queue.c.id, queue.c.payload).where(queue.c.kind == KIND, queue.c.status == "pending")
+        )
+        return [row.id for row in rows if _for_host(row.payload, host)]
 
 
-def _reclaim(engine: Engine, worker: str) -> None:
-    host = worker.rsplit(":", 1)[0]
+def _reclaim(engine: Engine, host: str) -> None:
     with transaction(engine) as session:
         session.execute(
             update(queue)
@@ -116,10 +126,11 @@ def _reclaim(engine: Engine, worker: str) -> None:
         )
 
 
-def _claim(engine: Engine, worker: str, count: int, after_id: int) -> list[tuple[int, int]]:
-    """Mark up to ``count`` pending jobs past ``after_id`` running for ``worker``; (job id, image id) pairs.
+def _claim(engine: Engine, worker: str, host: str, count: int, after_id: int) -> tuple[list[tuple[int, int]], int]:
+    """Mark this host's pending jobs among the next ``count`` past ``after_id`` running for ``worker``.
 
-    The cursor keeps a job that failed in this run for the next run, so one run spends one attempt.
+    Returns the (job id, image id) pairs claimed and the last id looked at. The cursor keeps a job
+    that failed in this run for the next run, so one run spends one attempt.
     """
     with transaction(engine) as session:
         statement = (
@@ -132,27 +143,33 @@ def _claim(engine: Engine, worker: str, count: int, after_id: int) -> list[tuple
             statement = statement.with_for_update(skip_locked=True)
         rows = session.execute(statement).all()
         if not rows:
-            return []
-        now = utcnow()
-        session.execute(
-            update(queue)
-            .where(queue.c.id.in_([row.id for row in rows]))
-            .values(status="running", attempts=queue.c.attempts + 1, locked_by=worker, started_at=now, updated_at=now)
-        )
-        return [(row.id, int(json.loads(row.payload)["image_id"])) for row in rows]
+            return [], after_id
+        mine = [row for row in rows if _for_host(row.payload, host)]
+        if mine:
+            now = utcnow()
+            session.execute(
+                update(queue)
+                .where(queue.c.id.in_([row.id for row in mine]))
+                .values(
+                    status="running", attempts=queue.c.attempts + 1, locked_by=worker, started_at=now, updated_at=now
+                )
+            )
+        return [(row.id, int(json.loads(row.payload)["image_id"])) for row in mine], rows[-1].id
 
 
-def _work(engine, config, thumbnails_dir, worker, limit, counts, result) -> None:
+def _work(engine, config, thumbnails_dir, worker, host, limit, counts, result) -> None:
     section = config.section("thumbnails")
     workers = section["workers"]
     remaining, after_id = limit, 0
     with ProcessPoolExecutor(max_workers=workers) as pool:
         while remaining is None or remaining > 0:
             size = workers * CHUNK_PER_WORKER if remaining is None else min(remaining, workers * CHUNK_PER_WORKER)
-            claimed = _claim(engine, worker, size, after_id)
-            if not claimed:
+            claimed, last_seen = _claim(engine, worker, host, size, after_id)
+            if last_seen == after_id:
                 break
-            after_id = max(job_id for job_id, _ in claimed)
+            after_id = last_seen
+            if not claimed:
+                continue
             if remaining is not None:
                 remaining -= len(claimed)
             with engine.connect() as connection:

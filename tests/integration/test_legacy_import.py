@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import yaml
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, update
 
 from demo_platform import DemoPlatform
 from imgops.config import load_config
@@ -126,19 +126,26 @@ def test_thumbnails_are_rendered_and_failures_retried_up_to_the_limit(demo_platf
     config = load_config(demo_platform.imgops_config)
     (demo_platform.outputs_dir / "20250702_000000_corrupt.png").write_bytes(b"not an image at all")
     run_legacy_import(config)
+    engine = create_engine(config.database_url)
+    with engine.begin() as connection:  # the last job belongs to another host: its files are not here
+        last_job = connection.execute(select(func.max(queue.c.id))).scalar_one()
+        payload = json.loads(connection.execute(select(queue.c.payload).where(queue.c.id == last_job)).scalar_one())
+        connection.execute(
+            update(queue).where(queue.c.id == last_job).values(payload=json.dumps({**payload, "host": "elsewhere"}))
+        )
     thumbnails_dir = config.path("thumbnails_dir")
     planned = run_thumbnails(config, dry_run=True)
-    assert planned.summary["pending"] == 49 and not list(thumbnails_dir.glob("legacy-*"))
+    assert planned.summary["pending"] == 48 and not list(thumbnails_dir.glob("legacy-*"))
     first = run_thumbnails(config, limit=10)
     assert (first.summary["written"], first.summary["retrying"]) == (9, 1)  # the corrupt file is a root single
     assert problems(first.to_dict(), "thumbnails_result") == []
     rest = run_thumbnails(config)  # one attempt per run: the failed job waits for the next run
-    assert (rest.summary["written"], rest.summary["retrying"], rest.summary["pending"]) == (39, 1, 1)
+    assert (rest.summary["written"], rest.summary["retrying"], rest.summary["pending"]) == (38, 1, 1)
     last = run_thumbnails(config)
     assert (last.summary["written"], last.summary["failed"], last.summary["pending"]) == (0, 1, 0)
     assert run_thumbnails(config).changed is False
-    engine = create_engine(config.database_url)
     with engine.connect() as connection:
+        assert connection.execute(select(queue.c.status).where(queue.c.id == last_job)).scalar_one() == "pending"
         rows = connection.execute(select(Image.filename, Image.thumbnail_path).where(Image.filename.like("legacy-%")))
         made = {name: path for name, path in rows}
         failed = connection.execute(
@@ -147,7 +154,7 @@ def test_thumbnails_are_rendered_and_failures_retried_up_to_the_limit(demo_platf
         for row in connection.execute(select(queue)):
             assert problems(queue_job(row), "queue_job") == []
     engine.dispose()
-    assert sum(1 for path in made.values() if path) == 48
+    assert sum(1 for path in made.values() if path) == 47
     for path in filter(None, made.values()):
         assert Path(path).parent == thumbnails_dir and Path(path).read_bytes()[:2] == b"\xff\xd8"
     assert failed.attempts == 3 and "UnidentifiedImageError" in failed.last_error

@@ -65,6 +65,11 @@ class _Run:
         self.notice(f"skipped {shown(path)}: {reason}", path=shown(path), reason=reason)
 
 
+def import_host(config: Config) -> str:
+    """The name this host's imports and thumbnail jobs go by: ``legacy.host``, else the host name."""
+    return config.section("legacy").get("host") or socket.gethostname()
+
+
 def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = False) -> JobResult:
     """Import the legacy images; in a dry run report the full plan and write nothing."""
     section = config.section("legacy")
@@ -76,7 +81,7 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
     if outputs_dir is None and packs_dir is None:
         config.path("outputs_dir")
     legacy_root = config.path("legacy_root")
-    host = section.get("host") or socket.gethostname()
+    host = import_host(config)
     engine = make_engine(config.require_database_url())
     try:
         check_connection(engine)
