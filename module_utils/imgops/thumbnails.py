@@ -157,7 +157,16 @@ def _claim(engine: Engine, worker: str, host: str, count: int, after_id: int) ->
         return [(row.id, int(json.loads(row.payload)["image_id"])) for row in mine], rows[-1].id
 
 
-def _work(engine, config, thumbnails_dir, worker, host, limit, counts, result) -> None:
+def _work(
+    engine: Engine,
+    config: Config,
+    thumbnails_dir: Path,
+    worker: str,
+    host: str,
+    limit: int | None,
+    counts: dict[str, int],
+    result: JobResult,
+) -> None:
     section = config.section("thumbnails")
     workers = section["workers"]
     remaining, after_id = limit, 0

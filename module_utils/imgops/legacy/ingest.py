@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Table, func, select, text
@@ -24,6 +25,7 @@ from ..db.imgops_tables import queue as queue_table
 from ..db.models import AlbumImage, Image, Label
 from .plan import Asset
 
+ImageIndex = dict[str, tuple[int, str, bool]]  # filename -> (image id, file_path, inserted by this batch)
 INGEST_LOCK_KEY = 0x696D676F7073_4C  # "imgops" + "L": serialises legacy ingest batches across hosts
 
 
@@ -94,7 +96,7 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
     return outcome
 
 
-def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now) -> dict[str, tuple[int, str, bool]]:
+def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now: datetime) -> ImageIndex:
     """filename -> (image id, file_path, inserted by this batch)."""
     filenames = sorted({asset.filename for asset in batch})
     known = set(session.execute(select(Image.filename).where(Image.filename.in_(filenames))).scalars())
@@ -130,7 +132,15 @@ def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now
     return {name: (image_id, path, name in queued) for name, image_id, path in found}
 
 
-def _link(session, batch, album_ids, images, ctx, now, outcome) -> None:
+def _link(
+    session: Session,
+    batch: list[Asset],
+    album_ids: dict[str, int],
+    images: ImageIndex,
+    ctx: IngestContext,
+    now: datetime,
+    outcome: BatchOutcome,
+) -> None:
     pairs = {(album_ids[a.album], images[a.filename][0]) for a in batch}
     album_set = sorted({album for album, _ in pairs})
     existing = set(
@@ -163,7 +173,7 @@ def _link(session, batch, album_ids, images, ctx, now, outcome) -> None:
         session.execute(AlbumImage.__table__.insert(), rows)
 
 
-def _label(session, batch, images, ctx, now) -> int:
+def _label(session: Session, batch: list[Asset], images: ImageIndex, ctx: IngestContext, now: datetime) -> int:
     wanted = {(images[a.filename][0], tag) for a in batch for tag in a.tags}
     existing = set(
         session.execute(
@@ -184,7 +194,7 @@ def _label(session, batch, images, ctx, now) -> int:
     return len(rows)
 
 
-def _queue_thumbnails(session, image_ids, ctx, now) -> int:
+def _queue_thumbnails(session: Session, image_ids: list[int], ctx: IngestContext, now: datetime) -> int:
     if not image_ids:
         return 0
     rows = [
@@ -197,7 +207,7 @@ def _queue_thumbnails(session, image_ids, ctx, now) -> int:
     return len(rows)
 
 
-def _record_assets(session, batch, images, ctx, now) -> int:
+def _record_assets(session: Session, batch: list[Asset], images: ImageIndex, ctx: IngestContext, now: datetime) -> int:
     rows = [
         {
             "host": ctx.host,
