@@ -73,6 +73,10 @@ export interface Config {
   legacy?: {
     stage_mode?: "hardlink" | "copy" | "symlink";
     created_by?: string;
+    /**
+     * Names this host's rows in imgops_assets (default: the host name).
+     */
+    host?: string;
   };
   thumbnails?: {
     size?: number;

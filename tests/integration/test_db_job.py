@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.db.job import run_db
+from imgops.db.migrations import REVISIONS
 from imgops.db.models import PlatformBase
 
 
@@ -35,7 +36,7 @@ def test_init_creates_missing_tables_then_nothing_on_rerun(tmp_path: Path, datab
 
     second = run_db(config, "init")
     assert second.changed is False
-    assert second.summary["imgops_revision"] == "0001_queue"
+    assert second.summary["imgops_revision"] == REVISIONS[-1].revision
     assert second.summary["pending_revisions"] == []
 
 
@@ -48,10 +49,11 @@ def test_upgrade_on_a_server_made_database_leaves_the_servers_alembic_history(
         conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
         conn.execute(text("INSERT INTO alembic_version VALUES ('server_rev_42')"))
     result = run_db(config_for(tmp_path, database_url), "upgrade")
-    assert [a.target for a in result.actions] == ["0001_queue"]
+    assert [a.target for a in result.actions] == [rev.revision for rev in REVISIONS]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["server_rev_42"]
-        assert conn.execute(text("SELECT version_num FROM imgops_alembic_version")).scalars().all() == ["0001_queue"]
+        versions = conn.execute(text("SELECT version_num FROM imgops_alembic_version")).scalars().all()
+        assert versions == [REVISIONS[-1].revision]
     engine.dispose()
 
 

@@ -265,6 +265,13 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                            'legacy': {'additionalProperties': False,
                                       'properties': {'created_by': {'minLength': 1,
                                                                     'type': 'string'},
+                                                     'host': {'description': "Names this host's "
+                                                                             'rows in '
+                                                                             'imgops_assets '
+                                                                             '(default: the host '
+                                                                             'name).',
+                                                              'minLength': 1,
+                                                              'type': 'string'},
                                                      'stage_mode': {'enum': ['hardlink',
                                                                              'copy',
                                                                              'symlink']}},
@@ -509,6 +516,101 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                   'required': ['generated_at', 'hosts', 'totals'],
                   'title': 'Maintenance run report',
                   'type': 'object'},
+ 'legacy_result': {'$id': 'urn:imgops:schema:legacy_result',
+                   '$schema': 'https://json-schema.org/draft/2020-12/schema',
+                   'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
+                   'description': 'Result of `imgops legacy import`: files discovered, staged '
+                                  'under legacy_root, ingested as images, duplicates by content, '
+                                  'orphan sidecars, skipped files with reasons, albums created.',
+                   'properties': {'job': {'const': 'legacy'},
+                                  'summary': {'additionalProperties': False,
+                                              'properties': {'albums_created': {'minimum': 0,
+                                                                                'type': 'integer'},
+                                                             'discovered': {'description': 'Image '
+                                                                                           'files '
+                                                                                           'found '
+                                                                                           'in the '
+                                                                                           'sources.',
+                                                                            'minimum': 0,
+                                                                            'type': 'integer'},
+                                                             'duplicates': {'description': 'Files '
+                                                                                           'whose '
+                                                                                           'bytes '
+                                                                                           'are '
+                                                                                           'already '
+                                                                                           'an '
+                                                                                           'image.',
+                                                                            'minimum': 0,
+                                                                            'type': 'integer'},
+                                                             'host': {'description': 'Host name '
+                                                                                     'keying this '
+                                                                                     "host's rows "
+                                                                                     'in '
+                                                                                     'imgops_assets.',
+                                                                      'type': 'string'},
+                                                             'ingested': {'description': 'New '
+                                                                                         'images '
+                                                                                         'rows.',
+                                                                          'minimum': 0,
+                                                                          'type': 'integer'},
+                                                             'labels_added': {'minimum': 0,
+                                                                              'type': 'integer'},
+                                                             'legacy_root': {'type': 'string'},
+                                                             'manifests_written': {'minimum': 0,
+                                                                                   'type': 'integer'},
+                                                             'mode': {'enum': ['hardlink',
+                                                                               'copy',
+                                                                               'symlink']},
+                                                             'new_albums': {'items': {'type': 'string'},
+                                                                            'type': 'array'},
+                                                             'orphans': {'description': 'Sidecars '
+                                                                                        'without '
+                                                                                        'an image.',
+                                                                         'minimum': 0,
+                                                                         'type': 'integer'},
+                                                             'sidecar_problems': {'minimum': 0,
+                                                                                  'type': 'integer'},
+                                                             'skipped': {'minimum': 0,
+                                                                         'type': 'integer'},
+                                                             'skipped_reasons': {'additionalProperties': {'minimum': 1,
+                                                                                                          'type': 'integer'},
+                                                                                 'type': 'object'},
+                                                             'staged': {'description': 'Files '
+                                                                                       'placed '
+                                                                                       'under '
+                                                                                       'legacy_root '
+                                                                                       'by this '
+                                                                                       'run.',
+                                                                        'minimum': 0,
+                                                                        'type': 'integer'},
+                                                             'thumbnails_queued': {'minimum': 0,
+                                                                                   'type': 'integer'},
+                                                             'unchanged': {'description': 'Skipped '
+                                                                                          'by the '
+                                                                                          'size+mtime+inode '
+                                                                                          'quick '
+                                                                                          'check.',
+                                                                           'minimum': 0,
+                                                                           'type': 'integer'}},
+                                              'required': ['host',
+                                                           'legacy_root',
+                                                           'mode',
+                                                           'discovered',
+                                                           'unchanged',
+                                                           'staged',
+                                                           'ingested',
+                                                           'duplicates',
+                                                           'orphans',
+                                                           'skipped',
+                                                           'skipped_reasons',
+                                                           'sidecar_problems',
+                                                           'albums_created',
+                                                           'new_albums',
+                                                           'labels_added',
+                                                           'thumbnails_queued',
+                                                           'manifests_written'],
+                                              'type': 'object'}},
+                   'title': 'legacy job result'},
  'purge_result': {'$id': 'urn:imgops:schema:purge_result',
                   '$schema': 'https://json-schema.org/draft/2020-12/schema',
                   'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
@@ -753,6 +855,57 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                          'columns_added'],
                                             'type': 'object'}},
                  'title': 'sets job result'},
+ 'thumbnails_result': {'$id': 'urn:imgops:schema:thumbnails_result',
+                       '$schema': 'https://json-schema.org/draft/2020-12/schema',
+                       'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
+                       'description': 'Result of `imgops thumbnails`: thumbnail jobs of '
+                                      'imgops_queue rendered, failed for good, or put back for a '
+                                      'retry.',
+                       'properties': {'job': {'const': 'thumbnails'},
+                                      'summary': {'additionalProperties': False,
+                                                  'properties': {'failed': {'description': 'Jobs '
+                                                                                           'that '
+                                                                                           'reached '
+                                                                                           'max_attempts '
+                                                                                           'this '
+                                                                                           'run.',
+                                                                            'minimum': 0,
+                                                                            'type': 'integer'},
+                                                                 'pending': {'description': 'Jobs '
+                                                                                            'still '
+                                                                                            'pending '
+                                                                                            '(in a '
+                                                                                            'dry '
+                                                                                            'run: '
+                                                                                            'those '
+                                                                                            'it '
+                                                                                            'would '
+                                                                                            'render).',
+                                                                             'minimum': 0,
+                                                                             'type': 'integer'},
+                                                                 'retrying': {'description': 'Jobs '
+                                                                                             'that '
+                                                                                             'failed '
+                                                                                             'and '
+                                                                                             'went '
+                                                                                             'back '
+                                                                                             'to '
+                                                                                             'pending.',
+                                                                              'minimum': 0,
+                                                                              'type': 'integer'},
+                                                                 'size': {'minimum': 16,
+                                                                          'type': 'integer'},
+                                                                 'thumbnails_dir': {'type': 'string'},
+                                                                 'written': {'minimum': 0,
+                                                                             'type': 'integer'}},
+                                                  'required': ['thumbnails_dir',
+                                                               'size',
+                                                               'written',
+                                                               'failed',
+                                                               'retrying',
+                                                               'pending'],
+                                                  'type': 'object'}},
+                       'title': 'thumbnails job result'},
  'training_status': {'$id': 'urn:imgops:schema:training_status',
                      '$schema': 'https://json-schema.org/draft/2020-12/schema',
                      'additionalProperties': False,

@@ -161,6 +161,7 @@ class ConfigSets(TypedDict, closed=True):
 class ConfigLegacy(TypedDict, closed=True):
     stage_mode: NotRequired[Literal['hardlink', 'copy', 'symlink']]
     created_by: NotRequired[str]
+    host: NotRequired[str]
 
 
 class ConfigThumbnails(TypedDict, closed=True):
@@ -386,6 +387,54 @@ class FleetReport(TypedDict, closed=True):
     totals: FleetReportTotals
 
 
+# --- legacy_result.json
+
+class LegacyResultAction(TypedDict, closed=True):
+    kind: str
+    target: str
+    detail: dict[str, Any]
+
+
+class LegacyResultDiff(TypedDict):
+    before: Any
+    after: Any
+
+
+class LegacyResultSummary(TypedDict, closed=True):
+    host: str
+    legacy_root: str
+    mode: Literal['hardlink', 'copy', 'symlink']
+    discovered: int
+    unchanged: int
+    staged: int
+    ingested: int
+    duplicates: int
+    orphans: int
+    skipped: int
+    skipped_reasons: dict[str, int]
+    sidecar_problems: int
+    albums_created: int
+    new_albums: list[str]
+    labels_added: int
+    thumbnails_queued: int
+    manifests_written: int
+
+
+class LegacyResultResultEnvelopeMessage(TypedDict):
+    message: str
+
+
+class LegacyResult(TypedDict):
+    job: str
+    changed: bool
+    dry_run: bool
+    summary: dict[str, Any]
+    actions: list[LegacyResultAction]
+    errors: list[LegacyResultResultEnvelopeMessage]
+    notices: list[LegacyResultResultEnvelopeMessage]
+    diff: NotRequired[LegacyResultDiff]
+
+
 # --- purge_result.json
 
 class PurgeResultAction(TypedDict, closed=True):
@@ -550,6 +599,43 @@ class SetsResult(TypedDict):
     errors: list[SetsResultResultEnvelopeMessage]
     notices: list[SetsResultResultEnvelopeMessage]
     diff: NotRequired[SetsResultDiff]
+
+
+# --- thumbnails_result.json
+
+class ThumbnailsResultAction(TypedDict, closed=True):
+    kind: str
+    target: str
+    detail: dict[str, Any]
+
+
+class ThumbnailsResultDiff(TypedDict):
+    before: Any
+    after: Any
+
+
+class ThumbnailsResultSummary(TypedDict, closed=True):
+    thumbnails_dir: str
+    size: int
+    written: int
+    failed: int
+    retrying: int
+    pending: int
+
+
+class ThumbnailsResultResultEnvelopeMessage(TypedDict):
+    message: str
+
+
+class ThumbnailsResult(TypedDict):
+    job: str
+    changed: bool
+    dry_run: bool
+    summary: dict[str, Any]
+    actions: list[ThumbnailsResultAction]
+    errors: list[ThumbnailsResultResultEnvelopeMessage]
+    notices: list[ThumbnailsResultResultEnvelopeMessage]
+    diff: NotRequired[ThumbnailsResultDiff]
 
 
 # --- training_status.json

@@ -6,7 +6,7 @@ module describes them for queries.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
 
 imgops_metadata = MetaData()
 
@@ -28,4 +28,23 @@ queue = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("started_at", DateTime),
     Column("finished_at", DateTime),
+)
+
+assets = Table(
+    "imgops_assets",
+    imgops_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("source_path", String(1024), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime_ns", BigInteger, nullable=False),
+    Column("inode", BigInteger, nullable=False),
+    Column("image_id", Integer, nullable=False),
+    Column("staged_path", String(1024), nullable=False),
+    Column("staged_folder", String(1024), nullable=False),
+    Column("entry", Text, nullable=False),
+    Column("manifested", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
 )

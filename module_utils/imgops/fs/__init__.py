@@ -1,17 +1,22 @@
 """The only place imgops deletes, moves or writes files: confinement, atomic writes, locks."""
 
-from .atomic import atomic_write_bytes, atomic_write_text
+from .atomic import atomic_write_bytes, atomic_write_text, fsync_dir
 from .confine import ConfinedPath, confine
 from .lock import job_lock
+from .place import PLACE_MODES, partial_name, place_file
 from .remove import TreeUsage, remove_confined, tree_usage
 
 __all__ = [
+    "PLACE_MODES",
     "ConfinedPath",
     "TreeUsage",
     "atomic_write_bytes",
     "atomic_write_text",
     "confine",
+    "fsync_dir",
     "job_lock",
+    "partial_name",
+    "place_file",
     "remove_confined",
     "tree_usage",
 ]

@@ -15,10 +15,10 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, text
 
-from . import r0001_queue
+from . import r0001_queue, r0002_assets
 
 VERSION_TABLE = "imgops_alembic_version"
-REVISIONS: tuple[ModuleType, ...] = (r0001_queue,)
+REVISIONS: tuple[ModuleType, ...] = (r0001_queue, r0002_assets)
 _ADVISORY_LOCK_KEY = 0x696D676F7073  # "imgops": serialises migrations across hosts on PostgreSQL
 
 _version_metadata = MetaData()

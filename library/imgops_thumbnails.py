@@ -1,0 +1,99 @@
+#!/usr/bin/python
+"""Ansible module imgops_thumbnails: a thin adapter over imgops.thumbnails."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: imgops_thumbnails
+short_description: Render queued thumbnails of imported images
+description:
+  - Works the C(thumbnail) jobs of C(imgops_queue) with Pillow in worker processes, writes each thumbnail
+    atomically under C(thumbnails_dir) and sets C(images.thumbnail_path).
+  - A failed job keeps its error in C(last_error) and is retried up to C(thumbnails.max_attempts).
+  - Check mode counts the pending jobs and writes nothing.
+options:
+  config:
+    description: Path of the imgops configuration file.
+    type: path
+    default: /etc/imgops/imgops.yml
+  database_url:
+    description: Database URL overriding the configuration; never logged.
+    type: str
+  limit:
+    description: Render at most this many thumbnails; all pending ones when omitted.
+    type: int
+author: imgops developers
+"""
+
+EXAMPLES = r"""
+- name: Render the thumbnails the legacy import queued
+  imgops_thumbnails:
+    config: /etc/imgops/imgops.yml
+    limit: 500
+"""
+
+RETURN = r"""
+job:
+  description: The job name.
+  returned: always
+  type: str
+  sample: thumbnails
+changed:
+  description: Whether any thumbnail was written or failure recorded (or would be, in check mode).
+  returned: always
+  type: bool
+  sample: true
+dry_run:
+  description: True in check mode.
+  returned: always
+  type: bool
+  sample: false
+summary:
+  description: >-
+    The thumbnails folder and size, thumbnails written, jobs failed for good, jobs to retry, jobs still pending.
+  returned: always
+  type: dict
+  sample: {"thumbnails_dir": "/srv/outputs/thumbnails", "size": 256, "written": 48, "failed": 0, "retrying": 0,
+           "pending": 0}
+actions:
+  description: Thumbnails written (count) and failures recorded.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"kind": "write_thumbnails", "target": "/srv/outputs/thumbnails", "detail": {"count": 48}}]
+errors:
+  description: Problems that failed the job.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+notices:
+  description: Problems that did not fail the job (also shown as Ansible warnings).
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.imgops.errors import ImgopsError
+from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
+from ansible.module_utils.imgops.thumbnails import run_thumbnails
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={**COMMON_ARGUMENT_SPEC, "limit": {"type": "int"}},
+        supports_check_mode=True,
+    )
+    try:
+        result = run_thumbnails(
+            config_from_params(module.params), limit=module.params["limit"], dry_run=module.check_mode
+        )
+    except ImgopsError as exc:
+        module.fail_json(msg=exc.message, **exc.details)
+    finish(module, result)
+
+
+if __name__ == "__main__":
+    main()

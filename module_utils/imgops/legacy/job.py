@@ -1,0 +1,282 @@
+"""The ``legacy`` job: collect -> stage -> albums -> ingest -> manifests, batch by batch.
+
+Each batch of files is hashed, staged, then ingested in one transaction, so
+a run killed at any point resumes where it stopped: staged files are found
+in place (same content) and rows are keyed by content hash and source path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ..config import Config
+from ..db import check_connection, make_engine, migrations, transaction, utcnow
+from ..db.models import MigrationHistory
+from ..db.schema import ensure_imgops_schema, missing_platform_tables
+from ..errors import ConfigError, DatabaseError
+from ..fs import PLACE_MODES, fsync_dir, job_lock
+from ..jsonlog import log_event
+from ..result import JobResult
+from .albums import AlbumSpec, album_spec, resolve_albums
+from .collect import SourceFile, collect, shown
+from .ingest import IngestContext, ingest_batch, known_assets, lock_for_ingest
+from .manifest import MANIFEST_NAME, pending_folders, write_manifest
+from .plan import Asset, describe
+from .stage import sha256_file, stage_file, unique_names
+
+BATCH_SIZE = 500
+MAX_NOTICES = 100
+
+
+@dataclass
+class _Run:
+    """Counters of one run; bounded by the number of folders and albums, not files."""
+
+    result: JobResult
+    counts: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+    staged: Counter = field(default_factory=Counter)
+    new_images: Counter = field(default_factory=Counter)
+    links: Counter = field(default_factory=Counter)
+    albums_created: list[str] = field(default_factory=list)
+    touched_folders: set[str] = field(default_factory=set)
+    modes: set[str] = field(default_factory=set)
+
+    def notice(self, message: str, **context: Any) -> None:
+        self.counts["notices"] += 1
+        if self.counts["notices"] <= MAX_NOTICES:
+            self.result.notice(message, **context)
+
+    def skip(self, path: Path, reason: str) -> None:
+        self.skipped[reason] += 1
+        self.notice(f"skipped {shown(path)}: {reason}", path=shown(path), reason=reason)
+
+
+def import_host(config: Config) -> str:
+    """The name this host's imports and thumbnail jobs go by: ``legacy.host``, else the host name."""
+    return config.section("legacy").get("host") or socket.gethostname()
+
+
+def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = False) -> JobResult:
+    """Import the legacy images; in a dry run report the full plan and write nothing."""
+    section = config.section("legacy")
+    mode = mode or section["stage_mode"]
+    if mode not in PLACE_MODES:
+        raise ConfigError(f"legacy stage mode {mode!r} is not one of {', '.join(PLACE_MODES)}", key="legacy.stage_mode")
+    outputs_dir = config.paths.get("outputs_dir")
+    packs_dir = config.paths.get("reference_packs_dir")
+    if outputs_dir is None and packs_dir is None:
+        config.path("outputs_dir")
+    legacy_root = config.path("legacy_root")
+    host = import_host(config)
+    engine = make_engine(config.require_database_url())
+    try:
+        check_connection(engine)
+        missing = missing_platform_tables(engine)
+        if missing:
+            raise DatabaseError(f"the platform tables {', '.join(missing)} are missing", missing_tables=missing)
+        with job_lock(config.state_dir, "legacy", config.lock_timeout_seconds):
+            tables_ready = _imgops_tables(engine, config, dry_run)
+            ctx = IngestContext(
+                host=host,
+                legacy_root=legacy_root,
+                created_by=section["created_by"],
+                max_attempts=config.section("thumbnails")["max_attempts"],
+                imgops_tables=tables_ready,
+            )
+            run = _Run(JobResult(job="legacy", dry_run=dry_run))
+            with _sessions(engine, dry_run) as session_for:
+                for listing in collect(outputs_dir, packs_dir):
+                    for path, reason in listing.skipped:
+                        run.skip(path, reason)
+                    for orphan in listing.orphans:
+                        run.counts["orphans"] += 1
+                        run.notice(f"orphan sidecar {shown(orphan)}: no image beside it", path=shown(orphan))
+                    names = unique_names(listing.files)
+                    for start in range(0, len(listing.files), BATCH_SIZE):
+                        batch = listing.files[start : start + BATCH_SIZE]
+                        _import_batch(batch, names, run, ctx, mode, packs_dir, session_for, dry_run)
+            _manifests(engine, run, ctx, dry_run)
+    finally:
+        engine.dispose()
+    _finish(run, host, legacy_root, mode)
+    if run.result.changed and not dry_run:
+        _record_history(config, host, run.result)
+    return run.result
+
+
+def _record_history(config: Config, host: str, result: JobResult) -> None:
+    """One ``migration_history`` row per host for this import, as the platform keeps for its imports."""
+    name = f"imgops legacy import ({host})"
+    counts = ("discovered", "staged", "ingested", "duplicates", "orphans", "skipped", "albums_created")
+    details = json.dumps({key: result.summary[key] for key in counts}, sort_keys=True)
+    engine = make_engine(config.require_database_url())
+    try:
+        with transaction(engine) as session:
+            row = session.execute(select(MigrationHistory).where(MigrationHistory.name == name)).scalar_one_or_none()
+            now = utcnow()
+            if row is None:
+                session.add(MigrationHistory(name=name, applied_at=now, last_run_at=now, details=details))
+            else:
+                row.last_run_at, row.details = now, details
+    finally:
+        engine.dispose()
+    result.act("record_history", name)
+
+
+def _imgops_tables(engine: Engine, config: Config, dry_run: bool) -> bool:
+    """Bring imgops' tables up; a dry run only says whether they are there (it plans without them)."""
+    if dry_run:
+        return not migrations.plan(engine).pending
+    ensure_imgops_schema(engine, config)
+    return True
+
+
+@contextmanager
+def _sessions(engine: Engine, dry_run: bool) -> Iterator[Callable[[], AbstractContextManager[Session]]]:
+    """A transaction per batch; a dry run uses one for the whole run, rolled back at the end."""
+    if dry_run:
+        with transaction(engine, dry_run=True) as session:
+            yield lambda: nullcontext(session)
+    else:
+        yield lambda: transaction(engine)
+
+
+def _import_batch(
+    batch: list[SourceFile],
+    names: dict[Path, str],
+    run: _Run,
+    ctx: IngestContext,
+    mode: str,
+    packs_dir: Path | None,
+    session_for: Callable[[], AbstractContextManager[Session]],
+    dry_run: bool,
+) -> None:
+    run.counts["discovered"] += len(batch)
+    with session_for() as session:
+        known = known_assets(session, ctx.host, [shown(s.path) for s in batch]) if ctx.imgops_tables else {}
+    todo: list[Asset] = []
+    for source in batch:
+        record = known.get(shown(source.path))
+        quick_match = record is not None and record[:3] == (source.size, source.mtime_ns, source.inode)
+        if quick_match and os.path.lexists(ctx.legacy_root / record[4]):
+            run.counts["unchanged"] += 1
+            continue
+        asset = describe(source, names[source.path])
+        for problem in asset.problems:
+            run.counts["sidecar_problems"] += 1
+            run.notice(f"sidecar {shown(source.sidecar or source.path)}: {problem}", path=shown(source.path))
+        try:
+            asset.sha256 = sha256_file(source.path)
+        except OSError as exc:
+            run.skip(source.path, f"unreadable: {exc.strerror}")
+            continue
+        outcome = stage_file(source.path, ctx.legacy_root / asset.staged_path, asset.sha256, mode, dry_run)
+        if outcome.state == "conflict":
+            run.skip(source.path, "staged_conflict")
+            run.result.error(
+                f"{ctx.legacy_root / asset.staged_path} exists with other content; not overwritten",
+                path=shown(source.path),
+            )
+            continue
+        if outcome.state == "placed":
+            run.counts["staged"] += 1
+            run.staged[str(asset.staged_path.parent)] += 1
+            run.modes.add(outcome.mode or mode)
+        todo.append(asset)
+        _progress(run)
+    if not todo:
+        return
+    if not dry_run:
+        for folder in sorted({asset.staged_path.parent for asset in todo}):
+            fsync_dir(ctx.legacy_root / folder)
+    specs: dict[str, AlbumSpec] = {}
+    for asset in todo:
+        if asset.album not in specs:
+            specs[asset.album] = album_spec(asset.album, asset.source, packs_dir)
+    with session_for() as session:
+        lock_for_ingest(session)
+        album_ids, created = resolve_albums(session, specs, ctx.created_by)
+        outcome = ingest_batch(session, todo, album_ids, ctx)
+    run.albums_created.extend(created)
+    run.counts["ingested"] += outcome.ingested
+    run.counts["duplicates"] += outcome.duplicates
+    run.counts["labels"] += outcome.labels
+    run.counts["thumbnails_queued"] += outcome.thumbnails_queued
+    run.counts["assets_recorded"] += outcome.assets_recorded
+    run.new_images.update(outcome.new_images)
+    run.links.update(outcome.links)
+    run.touched_folders.update(str(asset.staged_path.parent) for asset in todo)
+    log_event("legacy_batch", logging.DEBUG, files=len(batch), ingested=outcome.ingested)
+
+
+def _manifests(engine: Engine, run: _Run, ctx: IngestContext, dry_run: bool) -> None:
+    if dry_run or not ctx.imgops_tables:
+        for folder in sorted(run.touched_folders):
+            run.result.act("write_manifest", f"{folder}/{MANIFEST_NAME}")
+        return
+    for folder in pending_folders(engine, ctx.host):
+        if write_manifest(engine, ctx.host, ctx.legacy_root, folder):
+            run.counts["manifests_written"] += 1
+            run.result.act("write_manifest", f"{folder}/{MANIFEST_NAME}")
+
+
+def _finish(run: _Run, host: str, legacy_root: Path, mode: str) -> None:
+    result = run.result
+    for name in run.albums_created:
+        result.act("create_album", name)
+    for folder in sorted(run.staged):
+        result.act("stage", folder, files=run.staged[folder], mode="/".join(sorted(run.modes)) or mode)
+    for album in sorted(set(run.new_images) | set(run.links)):
+        result.act("ingest", album, images=run.new_images[album], links=run.links[album])
+    if run.counts["labels"]:
+        result.act("label", "labels", count=run.counts["labels"])
+    if run.counts["thumbnails_queued"]:
+        result.act("queue_thumbnails", "imgops_queue", count=run.counts["thumbnails_queued"])
+    if run.counts["assets_recorded"]:
+        result.act("record_assets", "imgops_assets", count=run.counts["assets_recorded"])
+    if run.counts["notices"] > MAX_NOTICES:
+        result.notice(f"{run.counts['notices'] - MAX_NOTICES} more notices not shown")
+    counts = run.counts
+    result.summary = {
+        "host": host,
+        "legacy_root": str(legacy_root),
+        "mode": mode,
+        "discovered": counts["discovered"],
+        "unchanged": counts["unchanged"],
+        "staged": counts["staged"],
+        "ingested": counts["ingested"],
+        "duplicates": counts["duplicates"],
+        "orphans": counts["orphans"],
+        "skipped": sum(run.skipped.values()),
+        "skipped_reasons": dict(sorted(run.skipped.items())),
+        "sidecar_problems": counts["sidecar_problems"],
+        "albums_created": len(run.albums_created),
+        "new_albums": list(run.albums_created),
+        "labels_added": counts["labels"],
+        "thumbnails_queued": counts["thumbnails_queued"],
+        "manifests_written": sum(1 for a in result.actions if a.kind == "write_manifest"),
+    }
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+
+
+def _progress(run: _Run) -> None:
+    """A one-line progress counter, only when stderr is a terminal."""
+    run.counts["processed"] += 1
+    if run.counts["processed"] % 100 == 0 and sys.stderr.isatty():
+        sys.stderr.write(f"\rimgops legacy: {run.counts['discovered']} files seen, {run.counts['processed']} hashed")
+        sys.stderr.flush()

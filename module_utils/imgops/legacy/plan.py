@@ -1,0 +1,91 @@
+"""One planned asset: a collected file with its metadata, date, hash, staged path, album and tags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from .albums import album_name
+from .collect import SourceFile, shown
+from .sidecar import Metadata, name_timestamp, read_sidecar
+from .stage import staged_folder
+
+CATEGORY_TAGS = {
+    "singles": "legacy-single",
+    "decks": "deck",
+    "zodiac": "zodiac",
+    "lora": "lora-experiment",
+    "packs": "reference-pack",
+}
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+
+
+@dataclass
+class Asset:
+    source: SourceFile
+    metadata: Metadata
+    created_at: datetime
+    staged_path: PurePosixPath
+    album: str
+    tags: list[str]
+    problems: list[str] = field(default_factory=list)
+    sha256: str = ""
+    state: str = ""
+
+    @property
+    def source_text(self) -> str:
+        return shown(self.source.path)
+
+    @property
+    def filename(self) -> str:
+        """The image's unique filename: its content hash, so the same bytes are one image on every host."""
+        suffix = self.source.path.suffix.lower()
+        return f"legacy-{self.sha256}{'.jpg' if suffix in JPEG_SUFFIXES else suffix}"
+
+    def entry(self, image_filename: str) -> dict:
+        """The asset as its folder's manifest lists it."""
+        return {
+            "name": self.staged_path.name,
+            "staged_path": str(self.staged_path),
+            "source_path": self.source_text,
+            "sha256": self.sha256,
+            "size": self.source.size,
+            "album": self.album,
+            "image": image_filename,
+            "created_at": self.created_at.isoformat(),
+            "metadata": self.metadata.to_dict(),
+            "tags": list(self.tags),
+            "state": self.state,
+        }
+
+
+def describe(source: SourceFile, staged_name: str) -> Asset:
+    """Read the sidecar and date the file: sidecar timestamp, else the name's, else the file time."""
+    if source.sidecar is not None:
+        metadata, problems = read_sidecar(source.sidecar)
+    else:
+        metadata, problems = Metadata(), []
+    created_at = (
+        metadata.timestamp
+        or name_timestamp(source.path.stem)
+        or datetime.fromtimestamp(source.mtime_ns / 1e9, UTC).replace(tzinfo=None)
+    )
+    folder = staged_folder(source, created_at)
+    return Asset(
+        source=source,
+        metadata=metadata,
+        created_at=created_at,
+        staged_path=folder / staged_name,
+        album=album_name(source.category, source.group, created_at),
+        tags=tags_for(source, metadata),
+        problems=problems,
+    )
+
+
+def tags_for(source: SourceFile, metadata: Metadata) -> list[str]:
+    tags = ["legacy", CATEGORY_TAGS[source.category]]
+    if source.category == "packs":
+        tags.append(f"pack:{source.group}")
+    tags.extend(f"lora:{Path(lora['path']).stem}" for lora in metadata.loras)
+    return sorted(set(tags))

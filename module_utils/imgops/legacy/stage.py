@@ -1,0 +1,105 @@
+"""Stage: where each source goes under ``legacy_root``, its content hash, and placing it there."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from ..fs import place_file
+from .collect import SourceFile
+
+STAGED_FOLDERS = {
+    "singles": "singles",
+    "decks": "decks",
+    "zodiac": "zodiac",
+    "lora": "lora-experiments",
+    "packs": "reference-packs",
+}
+_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+_CHUNK = 1 << 20
+
+
+def slug(text: str) -> str:
+    """Lower-case ASCII words joined by ``-``: ``"Art Nouveau Posters"`` -> ``art-nouveau-posters``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return _UNSAFE.sub("-", ascii_text.replace("_", "-")).strip("-.") or "unnamed"
+
+
+def staged_name(relative: PurePosixPath) -> str:
+    """A deterministic, shell-safe file name: folders joined by ``--``, stem sanitised, extension lower-cased."""
+    stem, suffix = os.path.splitext(relative.name)
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii").lower()
+    clean = _UNSAFE.sub("-", ascii_stem).strip("-.") or "unnamed"
+    return "--".join([*(slug(part) for part in relative.parent.parts), clean]) + suffix.lower()
+
+
+def staged_folder(source: SourceFile, created_at: datetime) -> PurePosixPath:
+    """``singles/<YYYY-MM>``, ``decks/<slug>``, ``zodiac/<slug>``, ``lora-experiments/<slug>`` ..."""
+    top = STAGED_FOLDERS[source.category]
+    if source.category == "singles":
+        return PurePosixPath(top, f"{created_at:%Y-%m}")
+    return PurePosixPath(top, slug(source.group))
+
+
+def unique_names(sources: list[SourceFile]) -> dict[Path, str]:
+    """Staged names for one folder's files; names that would collide get a short hash of the original name."""
+    names = {source.path: staged_name(source.relative) for source in sources}
+    seen: dict[str, int] = {}
+    for name in names.values():
+        seen[name] = seen.get(name, 0) + 1
+    for source in sources:
+        name = names[source.path]
+        if seen[name] > 1:
+            digest = hashlib.sha1(os.fsencode(source.relative), usedforsecurity=False).hexdigest()[:8]
+            stem, suffix = os.path.splitext(name)
+            names[source.path] = f"{stem}-{digest}{suffix}"
+    return names
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256", _bufsize=_CHUNK).hexdigest()
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """``placed`` (with the mode used), ``present`` (already there, same content) or ``conflict``."""
+
+    state: str
+    mode: str | None = None
+
+
+def stage_file(source: Path, target: Path, sha256: str, mode: str, dry_run: bool) -> StageOutcome:
+    """Place ``source`` at ``target`` unless the same content is already there; never overwrite.
+
+    The folder is not fsynced here: the caller syncs each folder of a batch once before the
+    batch's rows are committed.
+    """
+    if _lexists(target):
+        return StageOutcome("present") if _same_content(source, target, sha256) else StageOutcome("conflict")
+    if dry_run:
+        return StageOutcome("placed", mode)
+    try:
+        return StageOutcome("placed", place_file(source, target, mode, sync_folder=False))
+    except FileExistsError:
+        return StageOutcome("present") if _same_content(source, target, sha256) else StageOutcome("conflict")
+
+
+def _same_content(source: Path, target: Path, sha256: str) -> bool:
+    try:
+        if os.path.islink(target):
+            return os.readlink(target) == os.fspath(source)
+        if os.path.samefile(source, target):
+            return True
+        return os.path.getsize(target) == os.path.getsize(source) and sha256_file(target) == sha256
+    except OSError:
+        return False
+
+
+def _lexists(path: Path) -> bool:
+    return os.path.lexists(path)

@@ -1,0 +1,250 @@
+"""The ``thumbnails`` job: work the thumbnail jobs of ``imgops_queue`` with Pillow across processes.
+
+Worker processes only read the source and return JPEG bytes; this process
+writes each thumbnail atomically (``fs``) and records the outcome. A job that
+fails goes back to ``pending`` with its error until ``max_attempts``, then
+stays ``failed``. A host works only the jobs its own imports queued (the
+payload names the host; the source files are local to it). Jobs left
+``running`` by a killed run on this host are taken up again (the job lock
+proves no live run on this host holds them).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image as PILImage
+from PIL import ImageOps
+from sqlalchemy import Engine, bindparam, select, update
+
+from .config import Config
+from .db import check_connection, make_engine, migrations, transaction, utcnow
+from .db.imgops_tables import queue
+from .db.models import Image
+from .db.schema import ensure_imgops_schema
+from .fs import atomic_write_bytes, job_lock
+from .legacy.job import import_host
+from .result import JobResult
+
+KIND = "thumbnail"
+CHUNK_PER_WORKER = 8
+
+
+@dataclass(frozen=True)
+class Rendered:
+    job_id: int
+    image_id: int
+    filename: str
+    data: bytes | None
+    error: str | None
+
+
+def render_thumbnail(source: str, size: int) -> bytes:
+    """JPEG bytes of ``source`` scaled to fit ``size`` x ``size`` (runs in a worker process)."""
+    with PILImage.open(source) as image:
+        image = ImageOps.exif_transpose(image)
+        image.thumbnail((size, size))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=85)
+        return buffer.getvalue()
+
+
+def _render(job: tuple[int, int, str, str | None, int]) -> Rendered:
+    job_id, image_id, filename, source, size = job
+    if not source:
+        return Rendered(job_id, image_id, filename, None, "image row or file path missing")
+    try:
+        return Rendered(job_id, image_id, filename, render_thumbnail(source, size), None)
+    except Exception as exc:  # any failure of one image is recorded on its job, never fatal
+        return Rendered(job_id, image_id, filename, None, f"{exc.__class__.__name__}: {exc}")
+
+
+def thumbnail_name(filename: str) -> str:
+    return f"{Path(filename).stem}.jpg"
+
+
+def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = False) -> JobResult:
+    """Render pending thumbnails (at most ``limit``); a dry run counts them and writes nothing."""
+    section = config.section("thumbnails")
+    thumbnails_dir = config.path("thumbnails_dir")
+    result = JobResult(job="thumbnails", dry_run=dry_run)
+    host = import_host(config)
+    worker = f"{host}:{os.getpid()}"
+    engine = make_engine(config.require_database_url())
+    counts = {"done": 0, "failed": 0, "retrying": 0, "pending": 0}
+    try:
+        check_connection(engine)
+        with job_lock(config.state_dir, "thumbnails", config.lock_timeout_seconds):
+            if dry_run:
+                ready = not migrations.plan(engine).pending
+                pending = len(_pending_ids(engine, host)) if ready else 0
+                counts["pending"] = pending if limit is None else min(pending, limit)
+                if counts["pending"]:
+                    result.act("write_thumbnails", str(thumbnails_dir), count=counts["pending"])
+            else:
+                ensure_imgops_schema(engine, config)
+                _reclaim(engine, host)
+                _work(engine, config, thumbnails_dir, worker, host, limit, counts, result)
+                counts["pending"] = len(_pending_ids(engine, host))
+    finally:
+        engine.dispose()
+    result.summary = {
+        "thumbnails_dir": str(thumbnails_dir),
+        "size": section["size"],
+        "written": counts["done"],
+        "failed": counts["failed"],
+        "retrying": counts["retrying"],
+        "pending": counts["pending"],
+    }
+    return result
+
+
+def _for_host(payload: str, host: str) -> bool:
+    return json.loads(payload).get("host") == host
+
+
+def _pending_ids(engine: Engine, host: str) -> list[int]:
+    """This host's pending thumbnail jobs."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(queue.c.id, queue.c.payload).where(queue.c.kind == KIND, queue.c.status == "pending")
+        )
+        return [row.id for row in rows if _for_host(row.payload, host)]
+
+
+def _reclaim(engine: Engine, host: str) -> None:
+    with transaction(engine) as session:
+        session.execute(
+            update(queue)
+            .where(queue.c.kind == KIND, queue.c.status == "running", queue.c.locked_by.like(f"{host}:%"))
+            .values(status="pending", locked_by=None, updated_at=utcnow())
+        )
+
+
+def _claim(engine: Engine, worker: str, host: str, count: int, after_id: int) -> tuple[list[tuple[int, int]], int]:
+    """Mark this host's pending jobs among the next ``count`` past ``after_id`` running for ``worker``.
+
+    Returns the (job id, image id) pairs claimed and the last id looked at. The cursor keeps a job
+    that failed in this run for the next run, so one run spends one attempt.
+    """
+    with transaction(engine) as session:
+        statement = (
+            select(queue.c.id, queue.c.payload)
+            .where(queue.c.kind == KIND, queue.c.status == "pending", queue.c.id > after_id)
+            .order_by(queue.c.id)
+            .limit(count)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        rows = session.execute(statement).all()
+        if not rows:
+            return [], after_id
+        mine = [row for row in rows if _for_host(row.payload, host)]
+        if mine:
+            now = utcnow()
+            session.execute(
+                update(queue)
+                .where(queue.c.id.in_([row.id for row in mine]))
+                .values(
+                    status="running", attempts=queue.c.attempts + 1, locked_by=worker, started_at=now, updated_at=now
+                )
+            )
+        return [(row.id, int(json.loads(row.payload)["image_id"])) for row in mine], rows[-1].id
+
+
+def _work(
+    engine: Engine,
+    config: Config,
+    thumbnails_dir: Path,
+    worker: str,
+    host: str,
+    limit: int | None,
+    counts: dict[str, int],
+    result: JobResult,
+) -> None:
+    section = config.section("thumbnails")
+    workers = section["workers"]
+    remaining, after_id = limit, 0
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        while remaining is None or remaining > 0:
+            size = workers * CHUNK_PER_WORKER if remaining is None else min(remaining, workers * CHUNK_PER_WORKER)
+            claimed, last_seen = _claim(engine, worker, host, size, after_id)
+            if last_seen == after_id:
+                break
+            after_id = last_seen
+            if not claimed:
+                continue
+            if remaining is not None:
+                remaining -= len(claimed)
+            with engine.connect() as connection:
+                images = {
+                    row.id: (row.filename, row.file_path)
+                    for row in connection.execute(
+                        select(Image.id, Image.filename, Image.file_path).where(
+                            Image.id.in_([image_id for _, image_id in claimed])
+                        )
+                    )
+                }
+            jobs = [
+                (job_id, image_id, *images.get(image_id, ("", None)), section["size"]) for job_id, image_id in claimed
+            ]
+            rendered = list(pool.map(_render, jobs))
+            _record(engine, thumbnails_dir, rendered, counts)
+    if counts["done"]:
+        result.act("write_thumbnails", str(thumbnails_dir), count=counts["done"])
+    if counts["failed"] or counts["retrying"]:
+        result.act("record_failures", "imgops_queue", failed=counts["failed"], retrying=counts["retrying"])
+
+
+def _record(engine: Engine, thumbnails_dir: Path, rendered: list[Rendered], counts: dict[str, int]) -> None:
+    now = utcnow()
+    done, failures = [], []
+    for item in rendered:
+        if item.data is not None:
+            target = thumbnails_dir / thumbnail_name(item.filename)
+            try:
+                thumbnails_dir.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(target, item.data)
+                done.append({"job": item.job_id, "image": item.image_id, "path": str(target)})
+                continue
+            except OSError as exc:
+                item = Rendered(item.job_id, item.image_id, item.filename, None, f"cannot write {target}: {exc}")
+        failures.append({"job": item.job_id, "error": item.error})
+    with transaction(engine) as session:
+        if done:
+            session.execute(
+                update(Image.__table__)
+                .where(Image.__table__.c.id == bindparam("image"))
+                .values(thumbnail_path=bindparam("path"), updated_at=now),
+                done,
+            )
+            session.execute(
+                update(queue)
+                .where(queue.c.id == bindparam("job"))
+                .values(status="done", last_error=None, locked_by=None, finished_at=now, updated_at=now),
+                done,
+            )
+        if failures:
+            attempts = dict(
+                session.execute(
+                    select(queue.c.id, queue.c.attempts < queue.c.max_attempts).where(
+                        queue.c.id.in_([f["job"] for f in failures])
+                    )
+                ).all()
+            )
+            for failure in failures:
+                failure["status"] = "pending" if attempts[failure["job"]] else "failed"
+            session.execute(
+                update(queue)
+                .where(queue.c.id == bindparam("job"))
+                .values(status=bindparam("status"), last_error=bindparam("error"), locked_by=None, updated_at=now),
+                failures,
+            )
+    counts["done"] += len(done)
+    counts["failed"] += sum(1 for f in failures if f["status"] == "failed")
+    counts["retrying"] += sum(1 for f in failures if f["status"] == "pending")

@@ -1,0 +1,106 @@
+"""Legacy import stages on their own: sidecar coercion, naming, collection of odd trees."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from imgops.fs import place_file
+from imgops.legacy.collect import collect
+from imgops.legacy.sidecar import coerce_metadata, name_timestamp, read_sidecar
+from imgops.legacy.stage import sha256_file, slug, stage_file, staged_name, unique_names
+
+
+def test_sidecar_values_are_coerced_where_safe_and_dropped_otherwise() -> None:
+    meta, problems = coerce_metadata(
+        {"prompt": "a cat", "seed": "42", "steps": 30.0, "width": "wide", "height": True, "guidance_scale": "7.5",
+         "timestamp": "2025-10-13T20:41:36.123456+02:00", "lora": {"path": "/m/x.safetensors", "weight": "0.6"}}
+    )  # fmt: skip
+    assert (meta.seed, meta.steps, meta.width, meta.height, meta.guidance_scale) == (42, 30, None, None, 7.5)
+    assert meta.timestamp == datetime(2025, 10, 13, 18, 41, 36, 123456)
+    assert meta.loras == [{"path": "/m/x.safetensors", "weight": 0.6}]
+    assert sorted(p.split(":")[0] for p in problems) == ["height", "width"]
+
+
+def test_both_lora_forms_become_one_list_and_bad_items_are_reported() -> None:
+    meta, problems = coerce_metadata({"loras": [{"path": "/a.safetensors", "weight": 0.4}, {"weight": 1}, "x"]})
+    assert meta.loras == [{"path": "/a.safetensors", "weight": 0.4}]
+    assert problems == ["loras[1]: dropped, no path", "loras[2]: dropped, no path"]
+    meta, problems = coerce_metadata({"seed": 2**40})
+    assert meta.seed is None and problems and problems[0].startswith("seed:")
+
+
+def test_a_broken_sidecar_is_reported_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text('{"prompt": "trunc', encoding="utf-8")
+    (tmp_path / "y.json").write_text("[1, 2]", encoding="utf-8")
+    assert read_sidecar(tmp_path / "x.json")[1][0].startswith("unreadable sidecar")
+    assert read_sidecar(tmp_path / "y.json")[1] == ["sidecar is a JSON list, not an object"]
+
+
+def test_names_are_sanitised_deterministically() -> None:
+    assert name_timestamp("20251013_204136_a-cat") == datetime(2025, 10, 13, 20, 41, 36)
+    assert name_timestamp("Free Name Study") is None
+    assert slug("Art Nouveau Posters") == "art-nouveau-posters"
+    assert slug("card_deck_20251013_204136") == "card-deck-20251013-204136"
+    assert staged_name(PurePosixPath("Free Name Study.PNG")) == "free-name-study.png"
+    assert staged_name(PurePosixPath("Sub Dir/plate 01.JPEG")) == "sub-dir--plate-01.jpeg"
+    assert staged_name(PurePosixPath("caf\udce9.png")) == "caf.png"
+
+
+def test_collect_classifies_a_tree_and_refuses_symlinks_leaving_the_roots(tmp_path: Path) -> None:
+    outputs, packs, outside = tmp_path / "outputs", tmp_path / "packs", tmp_path / "elsewhere"
+    for folder in (outputs / "zodiac_20250101_000000", outputs / "lora_tests" / "ink wash", outputs / "thumbnails",
+                   outputs / "misc", packs / "My Pack", outside):  # fmt: skip
+        folder.mkdir(parents=True)
+    for path in (outputs / "a.png", outputs / "A.PNG", outputs / "zodiac_20250101_000000" / "leo.webp",
+                 outputs / "lora_tests" / "ink wash" / "r.jpg", outputs / "thumbnails" / "t.png",
+                 packs / "My Pack" / "p 1.jpeg", outside / "secret.png"):  # fmt: skip
+        path.write_bytes(path.name.encode())
+    (outputs / "a.json").write_text('{"seed": 1}', encoding="utf-8")
+    (outputs / "lost.json").write_text("{}", encoding="utf-8")
+    (packs / "My Pack" / "manifest.json").write_text('{"artist": "X"}', encoding="utf-8")
+    (outputs / "notes.txt").write_text("hi", encoding="utf-8")
+    (outputs / "lora_tests" / "loose.png").write_bytes(b"loose")
+    os.symlink(outside / "secret.png", outputs / "leak.png")
+    os.symlink(outputs / "a.png", outputs / "alias.png")
+    with open(os.fsencode(outputs) + b"/caf\xe9.png", "wb") as handle:
+        handle.write(b"latin-1 name")
+
+    listings = list(collect(outputs, packs))
+    files = {(f.category, f.group, str(f.relative)) for listing in listings for f in listing.files}
+    assert files == {
+        ("singles", "", "A.PNG"), ("singles", "", "a.png"), ("singles", "", "alias.png"),
+        ("singles", "", "caf\udce9.png"), ("zodiac", "zodiac_20250101_000000", "leo.webp"),
+        ("lora", "ink wash", "r.jpg"), ("packs", "My Pack", "p 1.jpeg"),
+    }  # fmt: skip
+    skipped = {(p.name, reason) for listing in listings for p, reason in listing.skipped}
+    assert skipped == {("leak.png", "symlink_outside_roots"), ("notes.txt", "not_an_image"),
+                       ("misc", "not_a_source_folder"), ("loose.png", "not_in_an_experiment_folder")}  # fmt: skip
+    assert [p.name for listing in listings for p in listing.orphans] == ["lost.json"]
+    root = listings[0]
+    assert {f.relative.name: f.sidecar.name if f.sidecar else None for f in root.files}["a.png"] == "a.json"
+    names = unique_names(root.files)
+    assert len(set(names.values())) == len(names)  # a.png and A.PNG do not collide
+    assert names[outputs / "alias.png"] == "alias.png"
+
+
+def test_staging_never_overwrites_a_different_file(tmp_path: Path) -> None:
+    source, other = tmp_path / "src.png", tmp_path / "other.png"
+    source.write_bytes(b"source bytes")
+    other.write_bytes(b"something else")
+    digest = sha256_file(source)
+    for mode in ("hardlink", "copy", "symlink"):
+        target = tmp_path / mode / "x.png"
+        assert stage_file(source, target, digest, mode, dry_run=False).state == "placed"
+        assert target.read_bytes() == b"source bytes"
+        assert stage_file(source, target, digest, mode, dry_run=False).state == "present"
+    assert os.path.samefile(source, tmp_path / "hardlink" / "x.png")
+    assert not os.path.samefile(source, tmp_path / "copy" / "x.png")
+    assert os.readlink(tmp_path / "symlink" / "x.png") == str(source)
+    place_file(other, tmp_path / "taken.png", "copy")
+    assert stage_file(source, tmp_path / "taken.png", digest, "copy", dry_run=False).state == "conflict"
+    assert (tmp_path / "taken.png").read_bytes() == b"something else"
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["x.png"]  # no partial file left
+    assert stage_file(source, tmp_path / "dry" / "x.png", digest, "copy", dry_run=True).state == "placed"
+    assert not (tmp_path / "dry").exists()
