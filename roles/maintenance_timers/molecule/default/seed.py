@@ -5,9 +5,10 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from imgops.db.models import PlatformBase, ScrapeJob
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
+
+from imgops.db.models import PlatformBase, ScrapeJob
 
 root = Path("/srv/imagineer")
 (root / "instance").mkdir(parents=True, exist_ok=True)
@@ -21,8 +22,16 @@ with Session(engine) as session, session.begin():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         (folder / "image.jpg").write_bytes(b"x" * 4096)
-        session.add(ScrapeJob(id=job_id, name=f"job {job_id}", status="completed", output_directory=str(folder),
-                              created_at=now - timedelta(days=age + 1), completed_at=now - timedelta(days=age)))
+        session.add(
+            ScrapeJob(
+                id=job_id,
+                name=f"job {job_id}",
+                status="completed",
+                output_directory=str(folder),
+                created_at=now - timedelta(days=age + 1),
+                completed_at=now - timedelta(days=age),
+            )
+        )
 for path in [root, *root.rglob("*")]:
     shutil.chown(path, "imgops", "imgops")
 os.chmod(root, 0o750)
