@@ -18,6 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 HOSTS = ["gpu-01", "gpu-02", "storage-01"]
 
 
+def failures(done: subprocess.CompletedProcess[str]) -> str:
+    """The task failures of a run, for assertion messages."""
+    lines = done.stdout.splitlines()
+    picked = [" ".join(lines[i : i + 6]) for i, line in enumerate(lines) if "fatal:" in line or "FAILED!" in line]
+    return "\n".join(picked) or done.stdout[-3000:] + done.stderr[-2000:]
+
+
 def recaps(output: str) -> dict[str, dict[str, int]]:
     found = {}
     for host, figures in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
@@ -39,11 +46,11 @@ def test_fleet_converges_and_a_broken_host_fails_alone(
     try:
         inventory, platforms = build_fleet(tmp_path, HOSTS, postgres_server.url(database))
         first = run(ansible_env, inventory)
-        assert first.returncode == 0, first.stdout[-3000:] + first.stderr
+        assert first.returncode == 0, failures(first)
         assert set(recaps(first.stdout)) == set(HOSTS)
         assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in recaps(first.stdout).values())
         second = run(ansible_env, inventory)
-        assert second.returncode == 0, second.stdout[-3000:]
+        assert second.returncode == 0, failures(second)
         assert {host: r["changed"] for host, r in recaps(second.stdout).items()} == dict.fromkeys(HOSTS, 0)
 
         report = json.loads(sorted((tmp_path / "reports").glob("maintenance-*.json"))[-1].read_text())
