@@ -23,6 +23,7 @@ def build_fleet(base: Path, names: list[str], database_url: str) -> tuple[Path, 
                 root.mkdir()
         config = yaml.safe_load(platform.imgops_config.read_text(encoding="utf-8"))
         config["database_url"] = database_url
+        config["legacy"] = {"host": name}  # real hosts differ by hostname; these all run on this machine
         platform.imgops_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         platforms[name] = platform
     hosts = {

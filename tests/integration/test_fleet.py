@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fleet import build_fleet
+from sqlalchemy import create_engine, text
 
 from imgops.contracts import problems
 from pg_server import PostgresServer
@@ -45,6 +46,9 @@ def test_fleet_converges_and_a_broken_host_fails_alone(
     database = postgres_server.create_database()
     try:
         inventory, platforms = build_fleet(tmp_path, HOSTS, postgres_server.url(database))
+        # gpu-02's legacy volume holds a copy of gpu-01's deck batch: the same bytes on two hosts.
+        shutil.copytree(platforms["gpu-01"].outputs_dir / "card_deck_20251013_204136",
+                        platforms["gpu-02"].outputs_dir / "card_deck_20251013_204136", dirs_exist_ok=True)  # fmt: skip
         first = run(ansible_env, inventory)
         assert first.returncode == 0, failures(first)
         assert set(recaps(first.stdout)) == set(HOSTS)
@@ -52,6 +56,16 @@ def test_fleet_converges_and_a_broken_host_fails_alone(
         second = run(ansible_env, inventory)
         assert second.returncode == 0, failures(second)
         assert {host: r["changed"] for host, r in recaps(second.stdout).items()} == dict.fromkeys(HOSTS, 0)
+
+        engine = create_engine(postgres_server.url(database))
+        with engine.connect() as conn:
+            images = conn.execute(text("SELECT count(*) FROM images")).scalar()
+            contents = conn.execute(text("SELECT count(DISTINCT sha256) FROM imgops_assets")).scalar()
+            hosts_per_hash = conn.execute(text("SELECT max(n) FROM (SELECT count(DISTINCT host) AS n "
+                                               "FROM imgops_assets GROUP BY sha256) AS c")).scalar()  # fmt: skip
+        engine.dispose()
+        assert images == contents > 0  # one image per content, whichever hosts hold it
+        assert hosts_per_hash == 2  # the shared deck was seen on both hosts
 
         report = json.loads(sorted((tmp_path / "reports").glob("maintenance-*.json"))[-1].read_text())
         assert problems(report, "fleet_report") == []
