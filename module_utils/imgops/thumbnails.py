@@ -140,7 +140,10 @@ def _claim(engine: Engine, worker: str, host: str, count: int, after_id: int) ->
             .limit(count)
         )
         if session.get_bind().dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
+            # Not SKIP LOCKED: the window holds other hosts' jobs too, and skipping a row another host's
+            # claim has locked would move this host's cursor past its own jobs until the next run.
+            # Claims are short and lock in id order, so waiting is brief and cannot deadlock.
+            statement = statement.with_for_update()
         rows = session.execute(statement).all()
         if not rows:
             return [], after_id
