@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration"), str(ROOT / "scripts")]
 
 from fleet import build_fleet  # noqa: E402
-
 from pg_server import start_server  # noqa: E402
 
 

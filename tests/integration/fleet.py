@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,3 +42,36 @@ def build_fleet(base: Path, names: list[str], database_url: str) -> tuple[Path, 
         encoding="utf-8",
     )
     return inventory, platforms
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_playbook(env: dict[str, str], inventory: Path, playbook: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ansible-playbook", playbook, "-i", str(inventory)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+
+
+def recaps(output: str) -> dict[str, dict[str, int]]:
+    """Each host's PLAY RECAP figures."""
+    return {
+        host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", figures)}
+        for host, figures in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M)
+    }
+
+
+def changed_tasks(output: str) -> list[str]:
+    """``host: task`` for every task that reported a change."""
+    found, task = [], ""
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            task = line[6:].split("]")[0]
+        found.extend(f"{host}: {task}" for host in re.findall(r"^changed: \[([^\]]+)\]", line))
+    return found
+
+
+def failures(done: subprocess.CompletedProcess[str]) -> str:
+    """The task failures of a run, for assertion messages."""
+    lines = done.stdout.splitlines()
+    picked = [" ".join(lines[i : i + 6]) for i, line in enumerate(lines) if "fatal:" in line or "FAILED!" in line]
+    return "\n".join(picked) or done.stdout[-3000:] + done.stderr[-2000:]

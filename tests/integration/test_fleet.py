@@ -5,37 +5,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from fleet import build_fleet
 from sqlalchemy import create_engine, text
 
+from fleet import build_fleet, failures, recaps, run_playbook
 from imgops.contracts import problems
 from pg_server import PostgresServer
 
-ROOT = Path(__file__).resolve().parents[2]
 HOSTS = ["gpu-01", "gpu-02", "storage-01"]
-
-
-def failures(done: subprocess.CompletedProcess[str]) -> str:
-    """The task failures of a run, for assertion messages."""
-    lines = done.stdout.splitlines()
-    picked = [" ".join(lines[i : i + 6]) for i, line in enumerate(lines) if "fatal:" in line or "FAILED!" in line]
-    return "\n".join(picked) or done.stdout[-3000:] + done.stderr[-2000:]
-
-
-def recaps(output: str) -> dict[str, dict[str, int]]:
-    found = {}
-    for host, figures in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M):
-        found[host] = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", figures)}
-    return found
-
-
-def run(env: dict[str, str], inventory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ansible-playbook", "maintenance.yml", "-i", str(inventory), *extra], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
 
 
 @pytest.mark.ansible
@@ -49,11 +28,11 @@ def test_fleet_converges_and_a_broken_host_fails_alone(
         # gpu-02's legacy volume holds a copy of gpu-01's deck batch: the same bytes on two hosts.
         shutil.copytree(platforms["gpu-01"].outputs_dir / "card_deck_20251013_204136",
                         platforms["gpu-02"].outputs_dir / "card_deck_20251013_204136", dirs_exist_ok=True)  # fmt: skip
-        first = run(ansible_env, inventory)
+        first = run_playbook(ansible_env, inventory, "maintenance.yml")
         assert first.returncode == 0, failures(first)
         assert set(recaps(first.stdout)) == set(HOSTS)
         assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in recaps(first.stdout).values())
-        second = run(ansible_env, inventory)
+        second = run_playbook(ansible_env, inventory, "maintenance.yml")
         assert second.returncode == 0, failures(second)
         assert {host: r["changed"] for host, r in recaps(second.stdout).items()} == dict.fromkeys(HOSTS, 0)
 
@@ -73,7 +52,7 @@ def test_fleet_converges_and_a_broken_host_fails_alone(
         assert re.search(r"TOTAL\s+3/3", second.stdout)
 
         shutil.rmtree(platforms["storage-01"].bug_reports_dir)  # its volume is gone
-        broken = run(ansible_env, inventory)
+        broken = run_playbook(ansible_env, inventory, "maintenance.yml")
         by_host = recaps(broken.stdout)
         assert broken.returncode != 0
         assert by_host["storage-01"]["failed"] == 1

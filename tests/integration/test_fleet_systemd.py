@@ -7,10 +7,7 @@ own platform tree; all three reach one PostgreSQL server over loopback TCP.
 from __future__ import annotations
 
 import importlib.util
-import re
 import shutil
-import socket
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -19,6 +16,7 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from demo_platform import build_platform
+from fleet import changed_tasks, failures, recaps, run_playbook
 from pg_server import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,45 +26,10 @@ systemd_host = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(systemd_host)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def recaps(output: str) -> dict[str, dict[str, int]]:
-    return {
-        host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", figures)}
-        for host, figures in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.M)
-    }
-
-
-def playbook(env: dict[str, str], inventory: Path, name: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ansible-playbook", name, "-i", str(inventory)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
-
-
-def changed_tasks(output: str) -> list[str]:
-    """``host: task`` for every task that reported a change."""
-    found, task = [], ""
-    for line in output.splitlines():
-        if line.startswith("TASK ["):
-            task = line[6:].split("]")[0]
-        for host in re.findall(r"^changed: \[([^\]]+)\]", line):
-            found.append(f"{host}: {task}")
-    return found
-
-
-def failures(done: subprocess.CompletedProcess[str]) -> str:
-    lines = done.stdout.splitlines()
-    picked = [" ".join(lines[i : i + 6]) for i, line in enumerate(lines) if "fatal:" in line or "FAILED!" in line]
-    return "\n".join(picked) or done.stdout[-3000:] + done.stderr[-2000:]
-
-
 @pytest.mark.ansible
 @pytest.mark.postgres
 def test_three_systemd_hosts_bootstrap_and_converge(tmp_path: Path, ansible_env: dict[str, str]) -> None:
-    server = start_server(port=free_port(), listen="127.0.0.1")
+    server = start_server(port=systemd_host.free_port(), listen="127.0.0.1")
     workdir = tmp_path / "hosts"
     # The same absolute path on every host, so the paths in each platform's files and rows hold inside it.
     platform_path = Path(f"/var/tmp/imgops-fleet-{uuid.uuid4().hex[:8]}")
@@ -106,14 +69,14 @@ def test_three_systemd_hosts_bootstrap_and_converge(tmp_path: Path, ansible_env:
         }  # fmt: skip
         inventory.write_text(yaml.safe_dump({"all": {"vars": shared, "hosts": hosts}}), encoding="utf-8")
 
-        boot = playbook(ansible_env, inventory, "playbooks/bootstrap.yml")
+        boot = run_playbook(ansible_env, inventory, "playbooks/bootstrap.yml")
         assert boot.returncode == 0, failures(boot)
-        first = playbook(ansible_env, inventory, "maintenance.yml")
+        first = run_playbook(ansible_env, inventory, "maintenance.yml")
         assert first.returncode == 0, failures(first)
-        second = playbook(ansible_env, inventory, "maintenance.yml")
+        second = run_playbook(ansible_env, inventory, "maintenance.yml")
         assert second.returncode == 0, failures(second)
         changed = {host: r["changed"] for host, r in recaps(second.stdout).items()}
-        assert changed == dict.fromkeys(HOSTS, 0), (changed_tasks(second.stdout), second.stdout[-4000:])
+        assert changed == dict.fromkeys(HOSTS, 0), changed_tasks(second.stdout)
         engine = create_engine(url)
         with engine.connect() as conn:
             images = conn.execute(text("SELECT count(*) FROM images")).scalar()
@@ -123,7 +86,7 @@ def test_three_systemd_hosts_bootstrap_and_converge(tmp_path: Path, ansible_env:
 
         shutil.rmtree(workdir / "storage-01" / "root" / platform_path.relative_to("/") / "mnt" / "storage"
                       / "imagineer" / "bug_reports")  # fmt: skip
-        broken = playbook(ansible_env, inventory, "maintenance.yml")
+        broken = run_playbook(ansible_env, inventory, "maintenance.yml")
         by_host = recaps(broken.stdout)
         assert broken.returncode != 0
         assert by_host["storage-01"]["failed"] == 1
