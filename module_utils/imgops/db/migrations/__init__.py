@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, text
+from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, inspect, select, text
 
 from . import r0001_queue, r0002_assets
 
@@ -35,8 +33,14 @@ class MigrationPlan:
     pending: tuple[str, ...]
 
 
-def _context(connection: Connection) -> MigrationContext:
-    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+def current_revision(connection: Connection) -> str | None:
+    """The revision recorded in ``imgops_alembic_version``, read without importing Alembic (a hot path)."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    versions = list(connection.execute(select(version_table.c.version_num)).scalars())
+    if len(versions) > 1:
+        raise RuntimeError(f"{VERSION_TABLE} holds several revisions {versions}; expected one")
+    return versions[0] if versions else None
 
 
 def _pending_after(current: str | None) -> list[ModuleType]:
@@ -51,7 +55,7 @@ def _pending_after(current: str | None) -> list[ModuleType]:
 def plan(engine: Engine) -> MigrationPlan:
     """What ``upgrade`` would apply, without changing anything."""
     with engine.connect() as connection:
-        current = _context(connection).get_current_revision()
+        current = current_revision(connection)
     return MigrationPlan(current, tuple(rev.revision for rev in _pending_after(current)))
 
 
@@ -60,11 +64,13 @@ def upgrade(engine: Engine) -> list[str]:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-        context = _context(connection)
-        pending = _pending_after(context.get_current_revision())
+        pending = _pending_after(current_revision(connection))
         if not pending:
             return []
-        operations = Operations(context)
+        from alembic.operations import Operations  # only when there is something to apply
+        from alembic.runtime.migration import MigrationContext
+
+        operations = Operations(MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}))
         for revision in pending:
             revision.upgrade(operations)
         version_table.create(connection, checkfirst=True)
