@@ -41,12 +41,12 @@ def album_name(category: str, group: str, created_at: datetime) -> str:
 def album_spec(name: str, source: SourceFile, packs_dir: Path | None) -> AlbumSpec:
     """Provenance: the source folder; for a reference pack also its own manifest (artist, license)."""
     if source.category == "singles":
-        origin = f"root singles of {name.rsplit('/', 1)[1]} in {shown(source.path.parent)}"
+        origin = f"root singles of {name.rsplit('/', 1)[1]} in {shown(source.folder)}"
     else:
-        origin = shown(_group_folder(source))
+        origin = shown(source.group_folder)
     description = f"Imported by imgops legacy import from {origin}."
     if source.category == "packs":
-        description += _pack_credits(_group_folder(source))
+        description += _pack_credits(source.group_folder)
         return AlbumSpec(name, description, is_public=False, is_training_source=True)
     return AlbumSpec(name, description, is_public=True, is_training_source=False)
 
@@ -76,13 +76,6 @@ def resolve_albums(session: Session, specs: dict[str, AlbumSpec], created_by: st
             .returning(Album.id)
         ).scalar_one()
     return ids, missing
-
-
-def _group_folder(source: SourceFile) -> Path:
-    folder = source.path.parent
-    for _ in source.relative.parent.parts:
-        folder = folder.parent
-    return folder
 
 
 def _pack_credits(pack_folder: Path) -> str:

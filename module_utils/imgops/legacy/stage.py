@@ -24,18 +24,23 @@ _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _CHUNK = 1 << 20
 
 
+def _ascii_lower(text: str) -> str:
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+
+
 def slug(text: str) -> str:
     """Lower-case ASCII words joined by ``-``: ``"Art Nouveau Posters"`` -> ``art-nouveau-posters``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    return _UNSAFE.sub("-", ascii_text.replace("_", "-")).strip("-.") or "unnamed"
+    return _UNSAFE.sub("-", _ascii_lower(text).replace("_", "-")).strip("-.") or "unnamed"
 
 
-def staged_name(relative: PurePosixPath) -> str:
+def staged_name(relative: str) -> str:
     """A deterministic, shell-safe file name: folders joined by ``--``, stem sanitised, extension lower-cased."""
-    stem, suffix = os.path.splitext(relative.name)
-    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii").lower()
-    clean = _UNSAFE.sub("-", ascii_stem).strip("-.") or "unnamed"
-    return "--".join([*(slug(part) for part in relative.parent.parts), clean]) + suffix.lower()
+    *folders, name = relative.split("/")
+    stem, suffix = os.path.splitext(name)
+    clean = _UNSAFE.sub("-", _ascii_lower(stem)).strip("-.") or "unnamed"
+    return "--".join([*(slug(part) for part in folders), clean]) + suffix.lower()
 
 
 def staged_folder(source: SourceFile, created_at: datetime) -> PurePosixPath:
@@ -46,18 +51,18 @@ def staged_folder(source: SourceFile, created_at: datetime) -> PurePosixPath:
     return PurePosixPath(top, slug(source.group))
 
 
-def unique_names(sources: list[SourceFile]) -> dict[Path, str]:
-    """Staged names for one folder's files; names that would collide get a short hash of the original name."""
-    names = {source.path: staged_name(source.relative) for source in sources}
+def unique_names(sources: list[SourceFile]) -> dict[str, str]:
+    """Staged names for one folder's files, by file name; names that would collide get a short hash of the original."""
+    names = {source.name: staged_name(source.relative) for source in sources}
     seen: dict[str, int] = {}
     for name in names.values():
         seen[name] = seen.get(name, 0) + 1
     for source in sources:
-        name = names[source.path]
+        name = names[source.name]
         if seen[name] > 1:
             digest = hashlib.sha1(os.fsencode(source.relative), usedforsecurity=False).hexdigest()[:8]
             stem, suffix = os.path.splitext(name)
-            names[source.path] = f"{stem}-{digest}{suffix}"
+            names[source.name] = f"{stem}-{digest}{suffix}"
     return names
 
 
