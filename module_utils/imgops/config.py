@@ -126,6 +126,7 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
     disk["targets"] = [{**target, "path": _absolute(target["path"], base)} for target in disk.get("targets", [])]
     if "textfile_dir" in disk:
         disk["textfile_dir"] = _absolute(disk["textfile_dir"], base)
+    _check_threshold_order(disk, where)
     if "archive_dir" in sections["bugs"]:
         sections["bugs"]["archive_dir"] = _absolute(sections["bugs"]["archive_dir"], base)
     return Config(
@@ -136,6 +137,23 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
         lock_timeout_seconds=float(raw.get("lock_timeout_seconds", 30)),
         log_level=raw.get("log_level", "info"),
     )
+
+
+def _check_threshold_order(disk: dict[str, Any], where: str) -> None:
+    """A warning threshold above its critical one, in ``disk`` or a target, is an error (JSON Schema cannot say so).
+
+    Inode thresholds default to the space ones, as the disk check reads them.
+    """
+    scopes = [("disk", disk), *((f"disk.targets[{i}]", {**disk, **target}) for i, target in enumerate(disk["targets"]))]
+    for name, limits in scopes:
+        for prefix in ("", "inode_"):
+            warn = limits.get(f"{prefix}warn_percent", limits["warn_percent"])
+            crit = limits.get(f"{prefix}crit_percent", limits["crit_percent"])
+            if warn > crit:
+                raise ConfigError(
+                    f"{where}: key '{name}.{prefix}warn_percent' ({warn:g}) is above {prefix}crit_percent ({crit:g})",
+                    key=f"{name}.{prefix}warn_percent",
+                )
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,20 @@ def test_a_missing_target_is_unknown_and_fails(tmp_path: Path, venv_bin: Path) -
     assert plain.returncode == 1
 
 
+def test_a_broken_configuration_is_unknown_to_monitoring_and_a_usage_error_otherwise(
+    tmp_path: Path, venv_bin: Path
+) -> None:
+    config = write_config(tmp_path, {"targets": [{"path": str(tmp_path), "label": "x", "inode_warn_percent": 99}]})
+    ran = cli(venv_bin, config, "disk", "check", "--nagios")
+    assert ran.returncode == 3, ran.stdout + ran.stderr
+    assert (
+        ran.stdout == f"DISK UNKNOWN - config {config}: key 'disk.targets[0].inode_warn_percent' (99) is above "
+        "inode_crit_percent (95)\n"
+    )
+    plain = cli(venv_bin, config, "disk", "check")
+    assert plain.returncode == 2 and plain.stdout == ""
+
+
 def test_filesystems_of_configured_roots_are_checked_once_each(tmp_path: Path, small_fs: Path) -> None:
     (small_fs / "scraped").mkdir()
     (small_fs / "checkpoints").mkdir()

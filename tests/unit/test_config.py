@@ -101,3 +101,21 @@ def test_database_url_precedence_env_then_key_then_secret_file(tmp_path: Path) -
     (credentials / "database_url").write_text("postgresql://from-credential/db\n", encoding="utf-8")
     env = {"CREDENTIALS_DIRECTORY": str(credentials)}
     assert load_config(path, environ=env).database_url == "postgresql://from-credential/db"
+
+
+@pytest.mark.parametrize(
+    ("disk", "key"),
+    [
+        ({"warn_percent": 96}, "disk.warn_percent"),  # above the default critical 95
+        ({"crit_percent": 60, "inode_warn_percent": 50}, "disk.warn_percent"),
+        ({"targets": [{"path": "/", "crit_percent": 80}]}, "disk.targets[0].warn_percent"),
+        ({"inode_crit_percent": 70, "targets": [{"path": "/"}]}, "disk.inode_warn_percent"),
+    ],
+)
+def test_a_warning_threshold_above_its_critical_one_is_refused(tmp_path: Path, disk: dict, key: str) -> None:
+    path = write(tmp_path / "imgops.yml", {"disk": disk})
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, environ={})
+    assert raised.value.details["key"] == key and str(path) in raised.value.message
+    ordered = {**disk, "warn_percent": 10, "crit_percent": 99, "inode_warn_percent": 10, "inode_crit_percent": 99}
+    assert load_config(write(tmp_path / "ok.yml", {"disk": ordered}), environ={}).section("disk")["warn_percent"] == 10

@@ -71,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.handler(args, config)
     except ImgopsError as exc:
         log_event("job_failed", logging.ERROR, job=args.job, error=exc.message)
+        on_error = getattr(args, "on_error", None)  # a job may report errors its own way (disk --nagios)
+        code = on_error(args, exc) if on_error else None
+        if code is not None:
+            return code
         if args.json:
             print(json.dumps({"job": args.job, "failed": True, "msg": exc.message, **_jsonable(exc.details)}))
         print(f"imgops {args.job}: error: {exc.message}", file=sys.stderr)

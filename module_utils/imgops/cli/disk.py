@@ -6,7 +6,10 @@ import argparse
 
 from ..config import Config
 from ..disk import nagios_exit, nagios_line, render_text, run_disk_check
+from ..errors import ImgopsError
 from ..result import JobResult
+
+NAGIOS_UNKNOWN = 3
 
 
 def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
@@ -23,10 +26,18 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
         action="store_true",
         help="print one monitoring-plugin status line with perfdata; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
     )
-    parser.set_defaults(handler=handle)
+    parser.set_defaults(handler=handle, on_error=on_error)
 
 
 def handle(args: argparse.Namespace, config: Config) -> JobResult:
     # read by the CLI after the handler returns
     args.render, args.exit_code = (nagios_line, nagios_exit) if args.nagios else (render_text, None)
     return run_disk_check(config, dry_run=args.dry_run)
+
+
+def on_error(args: argparse.Namespace, exc: ImgopsError) -> int | None:
+    """With ``--nagios`` an error (bad configuration, lock held) is UNKNOWN, as monitoring plugins report it."""
+    if not args.nagios:
+        return None
+    print(f"DISK UNKNOWN - {exc.message}")
+    return NAGIOS_UNKNOWN
