@@ -46,6 +46,7 @@ def test_a_broken_sidecar_is_reported_not_raised(tmp_path: Path) -> None:
 def test_names_are_sanitised_deterministically() -> None:
     assert name_timestamp("20251013_204136_a-cat") == datetime(2025, 10, 13, 20, 41, 36)
     assert name_timestamp("Free Name Study") is None
+    assert name_timestamp("20251399_204136_not-a-date") is None
     assert slug("Art Nouveau Posters") == "art-nouveau-posters"
     assert slug("card_deck_20251013_204136") == "card-deck-20251013-204136"
     assert staged_name("Free Name Study.PNG") == "free-name-study.png"

@@ -180,14 +180,15 @@ def _import_batch(
         for problem in asset.problems:
             run.counts["sidecar_problems"] += 1
             run.notice(f"sidecar {shown(source.sidecar or source.path)}: {problem}", path=source.text)
+        path = source.path
         try:
-            asset.sha256 = sha256_file(source.path)
+            asset.sha256 = sha256_file(path)
         except OSError as exc:
-            run.skip(source.path, f"unreadable: {exc.strerror}")
+            run.skip(path, f"unreadable: {exc.strerror}")
             continue
-        outcome = stage_file(source.path, ctx.legacy_root / asset.staged_path, asset.sha256, mode, dry_run)
+        outcome = stage_file(path, ctx.legacy_root / asset.staged_path, asset.sha256, mode, dry_run)
         if outcome.state == "conflict":
-            run.skip(source.path, "staged_conflict")
+            run.skip(path, "staged_conflict")
             run.result.error(
                 f"{ctx.legacy_root / asset.staged_path} exists with other content; not overwritten",
                 path=source.text,

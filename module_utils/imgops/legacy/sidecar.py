@@ -12,7 +12,7 @@ from typing import Any
 INT32 = 2**31 - 1
 INT_FIELDS = ("width", "height", "steps", "seed")
 TEXT_FIELDS = ("prompt", "negative_prompt", "model")
-_NAME_TIMESTAMP = re.compile(r"^(\d{8})_(\d{6})")
+_NAME_TIMESTAMP = re.compile(r"^(\d{4})(\d\d)(\d\d)_(\d\d)(\d\d)(\d\d)")
 
 
 @dataclass
@@ -97,8 +97,8 @@ def name_timestamp(stem: str) -> datetime | None:
     if not match:
         return None
     try:
-        return datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
-    except ValueError:
+        return datetime(*map(int, match.groups()))
+    except ValueError:  # 20251399_...: not a date
         return None
 
 
