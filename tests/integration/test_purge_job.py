@@ -153,7 +153,7 @@ def test_a_folder_swapped_for_a_symlink_after_planning_is_refused(demo_platform:
     plan = PurgePlan("scrape", 30, now - timedelta(days=30))
     with transaction(engine, dry_run=True) as session:
         plan_scrape(session, config.path("scraped_dir"), plan, now)
-    measure_paths(plan)
+    measure_paths(plan, sizes=False)
     assert [item.row for item in plan.items] == ["scrape_jobs/1", "scrape_jobs/2", "scrape_jobs/5"]
     # The attacker swaps job_1 for a symlink to precious data between plan and removal.
     os.rename(scraped / "job_1", scraped / "job_1.moved")
@@ -246,7 +246,7 @@ def test_an_intermediate_folder_swapped_after_planning_is_refused(demo_platform:
     plan = PurgePlan("scrape", 30, now - timedelta(days=30))
     with transaction(engine, dry_run=True) as session:
         plan_scrape(session, config.path("scraped_dir"), plan, now)
-    measure_paths(plan)
+    measure_paths(plan, sizes=False)
     os.rename(scraped / "batch", scraped / "batch.moved")
     (scraped / "batch").symlink_to(precious, target_is_directory=True)
     result = JobResult(job="purge")

@@ -78,10 +78,10 @@ def test_remove_measures_then_removes_the_tree(layout: tuple[Path, Path]) -> Non
     usage = tree_usage(target)
     assert usage.apparent_bytes >= 8000
     assert usage.entries == 4
-    assert remove_confined(target) is True
+    assert remove_confined(target) == usage
     assert not (root / "job_1").exists()
     assert root.is_dir()
-    assert remove_confined(target) is False
+    assert remove_confined(target).entries == 0
     assert listing(outside) == ["keep.txt"]
 
 
@@ -120,6 +120,6 @@ def test_the_target_itself_swapped_for_a_symlink_removes_only_the_link(layout: t
     target = confine(root / "job_1", root)
     os.rename(root / "job_1", root / "job_1.moved")
     (root / "job_1").symlink_to(outside)
-    assert remove_confined(target) is True
+    assert remove_confined(target).entries == 1
     assert not (root / "job_1").is_symlink()
     assert listing(outside) == ["keep.txt"]

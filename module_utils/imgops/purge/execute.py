@@ -20,7 +20,7 @@ from ..db import transaction
 from ..db.models import ScrapeJob, TrainingRun
 from ..disk.usage import mount_point
 from ..errors import SafetyError
-from ..fs import confine, remove_confined
+from ..fs import TreeUsage, confine, remove_confined
 from ..jsonlog import log_event
 from ..result import JobResult
 from .plan import PurgeItem, PurgePath, Refusal
@@ -34,7 +34,8 @@ def report_refusal(result: JobResult, refusal: Refusal) -> None:
     log_event("purge_refused", logging.WARNING, row=refusal.row, path=refusal.path, reason=refusal.reason)
 
 
-def _remove(item: PurgeItem, path: PurgePath) -> Refusal | None:
+def _remove(item: PurgeItem, path: PurgePath) -> Refusal | TreeUsage:
+    """Remove one planned path; what it freed, or why it was refused."""
     try:
         target = confine(path.named, path.root, allow_missing=True)
         if target != path.target:
@@ -42,10 +43,9 @@ def _remove(item: PurgeItem, path: PurgePath) -> Refusal | None:
                 f"refused {path.named}: it resolves to {target.path} now, not {path.target.path} as planned",
                 reason="swapped",
             )
-        remove_confined(target)
+        return remove_confined(target)
     except SafetyError as exc:
         return Refusal(item.row, path.what, path.named, str(exc.details.get("reason", "refused")), exc.message)
-    return None
 
 
 def _update_row(engine: Engine, item: PurgeItem) -> bool:
@@ -65,22 +65,22 @@ class _Removal:
     """What happened to one item's paths: "removed" (all of them), "refused" or "failed" part way."""
 
     status: str
-    removed: list[PurgePath]
+    removed: list[tuple[PurgePath, TreeUsage]]
     refusal: Refusal | None = None
     error: str | None = None
 
 
 def _remove_paths(item: PurgeItem) -> _Removal:
     """Remove the item's paths in order, stopping at the first refusal or failure (runs in a worker thread)."""
-    removed: list[PurgePath] = []
+    removed: list[tuple[PurgePath, TreeUsage]] = []
     for path in item.paths:
         try:
-            refusal = _remove(item, path)
+            outcome = _remove(item, path)
         except OSError as exc:
             return _Removal("failed", removed, error=f"cannot remove {path.target.path}: {exc.strerror}")
-        if refusal is not None:
-            return _Removal("refused", removed, refusal=refusal)
-        removed.append(path)
+        if isinstance(outcome, Refusal):
+            return _Removal("refused", removed, refusal=outcome)
+        removed.append((path, outcome))
     return _Removal("removed", removed)
 
 
@@ -88,18 +88,18 @@ def _record(
     engine: Engine, item: PurgeItem, removal: _Removal, result: JobResult, freed: Counter[Path], dry_run: bool
 ) -> str:
     """Report what was removed, then update the row (only when every path went): the item's status."""
-    for path in removal.removed:
-        freed[mount_point(path.root)] += path.usage.allocated_bytes
+    for path, usage in removal.removed:
+        freed[mount_point(path.root)] += usage.allocated_bytes
         result.act(
             "remove",
             str(path.target.path),
             row=item.row,
             what=path.what,
-            bytes=path.usage.allocated_bytes,
-            files=path.usage.entries,
+            bytes=usage.allocated_bytes,
+            files=usage.entries,
             reason=item.why,
         )
-        log_event("purge_remove", row=item.row, path=str(path.target.path), bytes=path.usage.allocated_bytes,
+        log_event("purge_remove", row=item.row, path=str(path.target.path), bytes=usage.allocated_bytes,
                   dry_run=dry_run)  # fmt: skip
     if removal.refusal is not None:
         report_refusal(result, removal.refusal)
@@ -127,7 +127,10 @@ def execute_plan(
     In a dry run nothing is removed and every planned path is reported.
     """
     if dry_run:
-        return [_record(engine, item, _Removal("removed", list(item.paths)), result, freed, True) for item in items]
+        return [
+            _record(engine, item, _Removal("removed", [(path, path.usage) for path in item.paths]), result, freed, True)
+            for item in items
+        ]
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="imgops-purge") as pool:
         return [
             _record(engine, item, removal, result, freed, False)

@@ -66,7 +66,9 @@ def _free_bytes(roots: list[Path]) -> dict[Path, int]:
     return found
 
 
-def _plan(engine: Engine, config: Config, kind: str, days: int, options: dict[str, Any], now: datetime) -> PurgePlan:
+def _plan(
+    engine: Engine, config: Config, kind: str, days: int, options: dict[str, Any], now: datetime, dry_run: bool
+) -> PurgePlan:
     plan = PurgePlan(kind=kind, retention_days=days, cutoff=now - timedelta(days=days))
     with transaction(engine, dry_run=True) as session:  # planning only reads
         if kind == "scrape":
@@ -79,7 +81,7 @@ def _plan(engine: Engine, config: Config, kind: str, days: int, options: dict[st
         if options["orphans"]:
             for root in orphan_roots:
                 plan_orphans(session, kind, root, plan, now)
-    measure_paths(plan)
+    measure_paths(plan, sizes=dry_run)
     return plan
 
 
@@ -90,7 +92,7 @@ def _run_kind(
     roots = _roots(config, kind)
     with job_lock(config.state_dir, f"purge-{kind}", config.lock_timeout_seconds):
         outcome.free_before = _free_bytes(roots)
-        plan = _plan(engine, config, kind, days, options, now)
+        plan = _plan(engine, config, kind, days, options, now, result.dry_run)
         for refusal in plan.refusals:
             report_refusal(result, refusal)
         outcome.refused = len(plan.refusals)

@@ -31,7 +31,7 @@ class PurgePath:
     named: str
     root: Path
     target: ConfinedPath
-    usage: TreeUsage | None = None  # filled in by measure()
+    usage: TreeUsage | None = None  # filled in by measure_paths()
 
     @property
     def exists(self) -> bool:
@@ -109,22 +109,23 @@ def _add(plan: PurgePlan, item: PurgeItem, candidates: list[_Candidate]) -> None
         plan.items.append(item)
 
 
-def _usage(path: PurgePath) -> TreeUsage | SafetyError:
+def _usage(path: PurgePath, deep: bool) -> TreeUsage | SafetyError:
     try:
-        return tree_usage(path.target)
+        return tree_usage(path.target, deep=deep)
     except SafetyError as exc:  # a folder on the way was swapped for a symlink since confinement
         return exc
 
 
-def measure_paths(plan: PurgePlan) -> None:
-    """Size every planned path, then drop what is already gone.
+def measure_paths(plan: PurgePlan, *, sizes: bool) -> None:
+    """Size every planned path (``sizes``; otherwise only see that it is there), then drop what is already gone.
 
     An item keeps only its existing paths; an item left with no path and no row
     change is dropped. A path whose folder was swapped since confinement refuses its row.
+    A real purge does not size trees here: removal measures as it goes, in one walk.
     Sizing runs in this thread: the walk is bound by Python, not the kernel, so
     threads only contend for the GIL (measured slower).
     """
-    usages = {id(path): _usage(path) for item in plan.items for path in item.paths}
+    usages = {id(path): _usage(path, sizes) for item in plan.items for path in item.paths}
     kept: list[PurgeItem] = []
     for item in plan.items:
         swapped = [(path, found) for path in item.paths if isinstance(found := usages[id(path)], SafetyError)]
