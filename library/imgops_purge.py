@@ -80,14 +80,15 @@ dry_run:
 summary:
   description:
     - What was purged. C(kinds), C(disabled) (retention 0), C(retention_days), C(orphans),
-      C(purge_checkpoints), C(paths_removed), C(rows_updated), C(refused), C(bytes_freed),
+      C(purge_checkpoints), C(paths_removed), C(rows_updated), C(refused), C(missing) (aged rows whose
+      paths are not on this host, left alone), C(bytes_freed),
       C(filesystems) (per mount point C(bytes_freed), C(free_bytes_before), C(free_bytes_after)),
       C(textfile_dir) (where the C(imgops_purge_*.prom) metrics went, or null).
   returned: always
   type: dict
   sample: {"kinds": ["scrape", "training"], "disabled": [], "retention_days": {"scrape": 30, "training": 30},
            "orphans": false, "purge_checkpoints": false, "paths_removed": 5, "rows_updated": 3, "refused": 1,
-           "bytes_freed": 114688, "filesystems": [{"mount": "/mnt/storage", "bytes_freed": 114688,
+           "missing": 0, "bytes_freed": 114688, "filesystems": [{"mount": "/mnt/storage", "bytes_freed": 114688,
            "free_bytes_before": 85089615872, "free_bytes_after": 85089722368}],
            "textfile_dir": "/var/lib/node_exporter/textfile_collector"}
 actions:

@@ -47,7 +47,7 @@ SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "sets": {"created_by": "imgops", "prune": False},
     "legacy": {"stage_mode": "hardlink", "created_by": "imgops"},
     "thumbnails": {"size": 256, "max_attempts": 3, "workers": 2},
-    "purge": {"orphans": False, "purge_checkpoints": False, "workers": 4},
+    "purge": {"orphans": False, "purge_checkpoints": False, "workers": 4, "clear_missing": False},
     "bugs": {"expire_statuses": ["resolved", "closed"]},
 }
 

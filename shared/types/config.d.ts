@@ -96,6 +96,10 @@ export interface Config {
      * Threads removing folders in parallel; rows are still updated one by one after their folder.
      */
     workers?: number;
+    /**
+     * Clear the row of an aged job whose paths are all missing here; only for a host that is the sole holder of its roots (default false: on a fleet the paths may live on another host).
+     */
+    clear_missing?: boolean;
   };
   bugs?: {
     expire_statuses?: ("open" | "in_progress" | "resolved" | "closed" | "*")[];

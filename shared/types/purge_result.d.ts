@@ -40,6 +40,10 @@ export type PurgeResult = JobResultEnvelope & {
      * paths refused by confinement; each is also a notice
      */
     refused: number;
+    /**
+     * aged rows whose paths are all missing on this host (they may live on another host sharing the database): left as they are
+     */
+    missing: number;
     bytes_freed: number;
     filesystems: {
       mount: string;

@@ -23,9 +23,11 @@ from imgops.config import Config, load_config
 from imgops.contracts import problems
 from imgops.db import make_engine, transaction, utcnow
 from imgops.db.models import ScrapeJob, TrainingRun
+from imgops.errors import InputError
 from imgops.fs import job_lock
 from imgops.purge import run_purge
 from imgops.purge.execute import execute_plan
+from imgops.purge.journal import journal_path, read_journal, write_journal
 from imgops.purge.plan import PurgePlan, measure_paths, plan_scrape
 from imgops.result import JobResult
 
@@ -170,15 +172,42 @@ def test_a_folder_swapped_for_a_symlink_after_planning_is_refused(demo_platform:
 
 
 def test_a_crash_between_removal_and_row_update_converges(demo_platform: DemoPlatform) -> None:
-    """The folder is gone but its row still names it (the crash window): the re-run only clears the row."""
+    """The folder is gone and the journal names its row, as a run killed between the two leaves them."""
     config = load_config(demo_platform.imgops_config, environ={})
     shutil.rmtree(demo_platform.scraped_dir / "job_1")
+    write_journal(config.state_dir, "scrape", {"scrape_jobs/1"})
     result = run_purge(config, "scrape")
     by_target = {(a.kind, a.target) for a in result.actions}
     assert ("update_row", "scrape_jobs/1") in by_target
     assert not any(kind == "remove" and target.endswith("job_1") for kind, target in by_target)
     assert rows(demo_platform, "scrape_jobs", "output_directory")[1] == ""
+    assert read_journal(config.state_dir, "scrape") == set()
     assert run_purge(config, "scrape").changed is False
+
+
+def test_a_folder_missing_here_is_left_to_the_host_that_holds_it(demo_platform: DemoPlatform) -> None:
+    """On a fleet sharing one database, another host may hold the folder: its row is not this host's to clear."""
+    shutil.rmtree(demo_platform.scraped_dir / "job_1")
+    config = load_config(demo_platform.imgops_config, environ={})
+    result = run_purge(config, "scrape")
+    assert result.summary["missing"] == 1
+    assert "scrape_jobs/1" not in {a.target for a in result.actions}
+    assert rows(demo_platform, "scrape_jobs", "output_directory")[1] == str(demo_platform.scraped_dir / "job_1")
+    sole_holder = config_with(demo_platform, purge={"clear_missing": True})
+    cleared = run_purge(sole_holder, "scrape")
+    assert ("update_row", "scrape_jobs/1") in {(a.kind, a.target) for a in cleared.actions}
+    assert cleared.summary["missing"] == 0
+    assert rows(demo_platform, "scrape_jobs", "output_directory")[1] == ""
+
+
+def test_an_unreadable_journal_stops_the_purge_naming_the_file(demo_platform: DemoPlatform) -> None:
+    config = load_config(demo_platform.imgops_config, environ={})
+    journal_path(config.state_dir, "scrape").parent.mkdir(parents=True, exist_ok=True)
+    journal_path(config.state_dir, "scrape").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        run_purge(config, "scrape")
+    assert str(journal_path(config.state_dir, "scrape")) in raised.value.message
+    assert "job_1" in os.listdir(demo_platform.scraped_dir)
 
 
 def test_retention_zero_disables_and_orphans_and_checkpoints_are_opt_in(demo_platform: DemoPlatform) -> None:

@@ -299,7 +299,26 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                'minLength': 1,
                                                'type': 'string'},
                            'purge': {'additionalProperties': False,
-                                     'properties': {'orphans': {'description': 'Also remove '
+                                     'properties': {'clear_missing': {'description': 'Clear the '
+                                                                                     'row of an '
+                                                                                     'aged job '
+                                                                                     'whose paths '
+                                                                                     'are all '
+                                                                                     'missing '
+                                                                                     'here; only '
+                                                                                     'for a host '
+                                                                                     'that is the '
+                                                                                     'sole holder '
+                                                                                     'of its roots '
+                                                                                     '(default '
+                                                                                     'false: on a '
+                                                                                     'fleet the '
+                                                                                     'paths may '
+                                                                                     'live on '
+                                                                                     'another '
+                                                                                     'host).',
+                                                                      'type': 'boolean'},
+                                                    'orphans': {'description': 'Also remove '
                                                                                'folders in the '
                                                                                'roots that no row '
                                                                                'names, older than '
@@ -687,6 +706,23 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                             'kinds': {'items': {'enum': ['scrape',
                                                                                          'training']},
                                                                       'type': 'array'},
+                                                            'missing': {'description': 'aged rows '
+                                                                                       'whose '
+                                                                                       'paths are '
+                                                                                       'all '
+                                                                                       'missing on '
+                                                                                       'this host '
+                                                                                       '(they may '
+                                                                                       'live on '
+                                                                                       'another '
+                                                                                       'host '
+                                                                                       'sharing '
+                                                                                       'the '
+                                                                                       'database): '
+                                                                                       'left as '
+                                                                                       'they are',
+                                                                        'minimum': 0,
+                                                                        'type': 'integer'},
                                                             'orphans': {'type': 'boolean'},
                                                             'paths_removed': {'minimum': 0,
                                                                               'type': 'integer'},
@@ -714,6 +750,7 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                           'paths_removed',
                                                           'rows_updated',
                                                           'refused',
+                                                          'missing',
                                                           'bytes_freed',
                                                           'filesystems',
                                                           'textfile_dir',

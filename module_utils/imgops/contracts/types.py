@@ -174,6 +174,7 @@ class ConfigPurge(TypedDict, closed=True):
     orphans: NotRequired[bool]
     purge_checkpoints: NotRequired[bool]
     workers: NotRequired[int]
+    clear_missing: NotRequired[bool]
 
 
 ConfigDays: TypeAlias = int
@@ -477,6 +478,7 @@ class PurgeResultSummary(TypedDict, closed=True):
     paths_removed: int
     rows_updated: int
     refused: int
+    missing: int
     bytes_freed: int
     filesystems: list[PurgeResultFilesystem]
     textfile_dir: str | None

@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..fs import job_lock
 from ..result import JobResult
 from .execute import execute_plan, report_refusal
+from .journal import read_journal, write_journal
 from .plan import PurgePlan, measure_paths, plan_orphans, plan_scrape, plan_training
 
 PURGE_KINDS = ("all", "scrape", "training")
@@ -35,6 +36,7 @@ class _KindOutcome:
     rows_updated: int = 0
     refused: int = 0
     failed: int = 0
+    missing: int = 0
 
 
 def _roots(config: Config, kind: str) -> list[Path]:
@@ -67,7 +69,14 @@ def _free_bytes(roots: list[Path]) -> dict[Path, int]:
 
 
 def _plan(
-    engine: Engine, config: Config, kind: str, days: int, options: dict[str, Any], now: datetime, dry_run: bool
+    engine: Engine,
+    config: Config,
+    kind: str,
+    days: int,
+    options: dict[str, Any],
+    now: datetime,
+    dry_run: bool,
+    finish: set[str],
 ) -> PurgePlan:
     plan = PurgePlan(kind=kind, retention_days=days, cutoff=now - timedelta(days=days))
     with transaction(engine, dry_run=True) as session:  # planning only reads
@@ -81,7 +90,7 @@ def _plan(
         if options["orphans"]:
             for root in orphan_roots:
                 plan_orphans(session, kind, root, plan, now)
-    measure_paths(plan, sizes=dry_run)
+    measure_paths(plan, sizes=dry_run, finish=finish, clear_missing=options["clear_missing"])
     return plan
 
 
@@ -92,14 +101,20 @@ def _run_kind(
     roots = _roots(config, kind)
     with job_lock(config.state_dir, f"purge-{kind}", config.lock_timeout_seconds):
         outcome.free_before = _free_bytes(roots)
-        plan = _plan(engine, config, kind, days, options, now, result.dry_run)
+        journaled = read_journal(config.state_dir, kind)
+        plan = _plan(engine, config, kind, days, options, now, result.dry_run, journaled)
         for refusal in plan.refusals:
             report_refusal(result, refusal)
         outcome.refused = len(plan.refusals)
+        outcome.missing = len(plan.missing)
         first_action = len(result.actions)
+        if not result.dry_run:  # before any removal: rows this host is about to clear
+            write_journal(config.state_dir, kind, journaled | {item.row for item in plan.items if item.row})
         statuses = execute_plan(
             engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options["workers"]
         )
+        if not result.dry_run:  # every row is updated, or its paths are still here for the next run
+            write_journal(config.state_dir, kind, set())
         outcome.refused += statuses.count("refused")
         outcome.failed = statuses.count("failed")
         new = result.actions[first_action:]
@@ -152,6 +167,7 @@ def run_purge(
         "orphans": section["orphans"] if orphans is None else orphans,
         "purge_checkpoints": section["purge_checkpoints"] if purge_checkpoints is None else purge_checkpoints,
         "workers": int(section["workers"]),
+        "clear_missing": bool(section["clear_missing"]),
     }
     now = now or utcnow()
     kinds = ("scrape", "training") if kind == "all" else (kind,)
@@ -201,6 +217,7 @@ def _summary(
         "paths_removed": sum(o.paths_removed for o in outcomes),
         "rows_updated": sum(o.rows_updated for o in outcomes),
         "refused": sum(o.refused for o in outcomes),
+        "missing": sum(o.missing for o in outcomes),
         "bytes_freed": sum(sum(o.freed.values()) for o in outcomes),
         "filesystems": [{"mount": str(mount), **figures} for mount, figures in filesystems.items()],
         "textfile_dir": str(textfile_dir) if textfile_dir else None,

@@ -69,6 +69,7 @@ class PurgePlan:
     cutoff: datetime
     items: list[PurgeItem] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # rows whose paths are not on this host: left alone
 
 
 @dataclass(frozen=True)
@@ -116,14 +117,17 @@ def _usage(path: PurgePath, deep: bool) -> TreeUsage | SafetyError:
         return exc
 
 
-def measure_paths(plan: PurgePlan, *, sizes: bool) -> None:
+def measure_paths(plan: PurgePlan, *, sizes: bool, finish: set[str] = frozenset(), clear_missing: bool = False) -> None:
     """Size every planned path (``sizes``; otherwise only see that it is there), then drop what is already gone.
 
-    An item keeps only its existing paths; an item left with no path and no row
-    change is dropped. A path whose folder was swapped since confinement refuses its row.
-    A real purge does not size trees here: removal measures as it goes, in one walk.
-    Sizing runs in this thread: the walk is bound by Python, not the kernel, so
-    threads only contend for the GIL (measured slower).
+    An item keeps only its existing paths. An item left with no path is kept
+    for its row change only when this host removed those paths itself (its row
+    is in ``finish``, the journal of a run that stopped) or ``clear_missing``;
+    otherwise its paths may live on another host sharing the database, and its
+    row is listed in ``plan.missing`` and left alone. A path whose folder was
+    swapped since confinement refuses its row. A real purge does not size trees
+    here: removal measures as it goes, in one walk. Sizing runs in this thread:
+    the walk is bound by Python, not the kernel (threads measured slower).
     """
     usages = {id(path): _usage(path, sizes) for item in plan.items for path in item.paths}
     kept: list[PurgeItem] = []
@@ -136,8 +140,13 @@ def measure_paths(plan: PurgePlan, *, sizes: bool) -> None:
             continue
         item.paths = [replace(path, usage=usages[id(path)]) for path in item.paths]
         item.paths = [path for path in item.paths if path.exists]
-        if item.paths or item.row_after != item.row_before:
+        if item.paths:
             kept.append(item)
+        elif item.row_after != item.row_before:
+            if clear_missing or item.row in finish:
+                kept.append(item)
+            elif item.row is not None:
+                plan.missing.append(item.row)
     plan.items = kept
 
 
