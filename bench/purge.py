@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         }), encoding="utf-8")  # fmt: skip
         config = load_config(config_path, environ={})
         print(f"built 2 x {folders} folders x {files} files in {time.perf_counter() - started:.1f}s under {base}")
+        os.sync()  # blocks allocated on disk for both trees: unlinking never-written-back files is nearly free
         subprocess.run(["du", "-s", str(scraped), str(copy)], check=True, capture_output=True)  # warm both alike
 
         plan_result = None
