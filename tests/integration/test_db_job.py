@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -62,3 +63,28 @@ def test_upgrade_reports_missing_platform_tables_without_creating_them(tmp_path:
     assert "images" in result.summary["missing_tables"]
     assert any("platform tables missing" in n["message"] for n in result.notices)
     assert "images" not in inspect(create_engine(database_url)).get_table_names()
+
+
+def test_concurrent_upgrades_from_separate_state_dirs_apply_each_revision_once(
+    tmp_path: Path, database_url: str, venv_bin: Path
+) -> None:
+    """No shared file lock (each run its own state_dir): the database's own lock must serialise them."""
+    engine = create_engine(database_url)
+    PlatformBase.metadata.create_all(engine)
+    engine.dispose()
+    runs = []
+    for i in range(6):
+        config = tmp_path / f"imgops-{i}.yml"
+        state_dir = str(tmp_path / f"state-{i}")
+        config.write_text(yaml.safe_dump({"database_url": database_url, "paths": {"state_dir": state_dir}}))
+        runs.append(subprocess.Popen([venv_bin / "imgops", "--config", str(config), "db", "upgrade"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))  # fmt: skip
+    errors = [run.communicate()[1] for run in runs]
+    outcomes = [(run.returncode, error) for run, error in zip(runs, errors, strict=True)]
+    assert [code for code, _ in outcomes] == [0] * 6, outcomes
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM imgops_alembic_version")).scalars().all() == [
+            REVISIONS[-1].revision
+        ]
+    engine.dispose()

@@ -60,10 +60,17 @@ def plan(engine: Engine) -> MigrationPlan:
 
 
 def upgrade(engine: Engine) -> list[str]:
-    """Apply every pending revision in one transaction; return the revisions applied."""
+    """Apply every pending revision in one transaction; return the revisions applied.
+
+    The revision is read under a lock held to the commit, so concurrent upgrades apply each revision
+    once: an advisory lock on PostgreSQL; on SQLite the database's write lock, taken up front
+    (``BEGIN IMMEDIATE``; the driver would otherwise start no transaction before DDL).
+    """
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         pending = _pending_after(current_revision(connection))
         if not pending:
             return []
