@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -41,3 +48,22 @@ class LockHeldError(ImgopsError):
 
 class DatabaseError(ImgopsError):
     """The database is unreachable or its schema is not what imgops expects."""
+
+
+def reports_database_errors(job: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A job whose database fails mid-way (a lock timeout, a column the server's schema lacks) raises
+    a DatabaseError with the driver's one-line reason, for the CLI and the modules alike."""
+
+    @functools.wraps(job)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return job(*args, **kwargs)
+        except Exception as exc:
+            from sqlalchemy.exc import SQLAlchemyError  # loaded already by any job that reached the database
+
+            if not isinstance(exc, SQLAlchemyError):
+                raise
+            reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise DatabaseError(f"database error: {reason}", error=type(exc).__name__) from exc
+
+    return run

@@ -27,6 +27,7 @@ from .db import check_connection, make_engine, migrations, transaction, utcnow
 from .db.imgops_tables import queue
 from .db.models import Image
 from .db.schema import ensure_imgops_schema
+from .errors import reports_database_errors
 from .fs import atomic_write_bytes, job_lock
 from .legacy.job import import_host
 from .result import JobResult
@@ -68,6 +69,7 @@ def thumbnail_name(filename: str) -> str:
     return f"{Path(filename).stem}.jpg"
 
 
+@reports_database_errors
 def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = False) -> JobResult:
     """Render pending thumbnails (at most ``limit``); a dry run counts them and writes nothing."""
     section = config.section("thumbnails")

@@ -22,7 +22,7 @@ from demo_platform import DemoPlatform
 from imgops.config import Config, load_config
 from imgops.contracts import problems
 from imgops.db import make_engine, transaction, utcnow
-from imgops.db.models import ScrapeJob, TrainingRun
+from imgops.db.models import PlatformBase, ScrapeJob, TrainingRun
 from imgops.errors import InputError
 from imgops.fs import job_lock
 from imgops.purge import run_purge
@@ -327,3 +327,22 @@ def test_a_kind_whose_root_is_absent_here_is_skipped_unless_asked_for(
     ran = subprocess.run([venv_bin / "imgops", "--config", str(unset), "purge", "scrape"],
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert ran.returncode == 2 and "paths.scraped_dir" in ran.stderr
+
+
+def test_a_schema_the_job_cannot_read_is_one_clear_database_error(tmp_path: Path, venv_bin: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'odd.db'}")
+    PlatformBase.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE scrape_jobs DROP COLUMN output_directory"))
+    engine.dispose()
+    (tmp_path / "scraped").mkdir()
+    config = tmp_path / "imgops.yml"
+    config.write_text(yaml.safe_dump({"database_url": f"sqlite:///{tmp_path / 'odd.db'}",
+                                      "paths": {"scraped_dir": str(tmp_path / "scraped"),
+                                                "state_dir": str(tmp_path / "state")}}))  # fmt: skip
+    ran = subprocess.run([venv_bin / "imgops", "--config", str(config), "--json", "purge", "scrape"],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr, ran.stderr
+    failure = json.loads(ran.stdout)
+    assert failure["failed"] is True and failure["error"] == "OperationalError"
+    assert failure["msg"] == "database error: no such column: scrape_jobs.output_directory"

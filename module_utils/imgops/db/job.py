@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import Config
+from ..errors import reports_database_errors
 from ..result import JobResult
 from . import migrations
 from .engine import check_connection, make_engine, redact_url
@@ -11,6 +12,7 @@ from .schema import create_platform_tables, ensure_imgops_schema, missing_platfo
 DB_ACTIONS = ("status", "init", "upgrade")
 
 
+@reports_database_errors
 def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> JobResult:
     """``status`` changes nothing; ``upgrade`` applies imgops migrations; ``init`` also creates platform tables."""
     if action not in DB_ACTIONS:

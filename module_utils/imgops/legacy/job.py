@@ -26,7 +26,7 @@ from ..config import Config
 from ..db import check_connection, make_engine, migrations, transaction, utcnow
 from ..db.models import MigrationHistory
 from ..db.schema import ensure_imgops_schema, missing_platform_tables
-from ..errors import ConfigError, DatabaseError
+from ..errors import ConfigError, DatabaseError, reports_database_errors
 from ..fs import PLACE_MODES, fsync_dir, job_lock
 from ..jsonlog import log_event
 from ..result import JobResult
@@ -70,6 +70,7 @@ def import_host(config: Config) -> str:
     return config.section("legacy").get("host") or socket.gethostname()
 
 
+@reports_database_errors
 def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = False) -> JobResult:
     """Import the legacy images; in a dry run report the full plan and write nothing."""
     section = config.section("legacy")

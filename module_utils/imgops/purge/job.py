@@ -14,7 +14,7 @@ from ..config import Config
 from ..db import check_connection, make_engine, transaction, utcnow
 from ..disk.textfile import Metric, write_textfile
 from ..disk.usage import measure, mount_point
-from ..errors import ConfigError
+from ..errors import ConfigError, reports_database_errors
 from ..fs import job_lock
 from ..result import JobResult
 from .execute import execute_plan, report_refusal
@@ -149,6 +149,7 @@ def _metrics(outcome: _KindOutcome, now: datetime) -> list[Metric]:
     return [*metrics, freed, before, after]
 
 
+@reports_database_errors
 def run_purge(
     config: Config,
     kind: str = "all",

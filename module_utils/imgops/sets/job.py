@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert, select, text, update
 from ..config import Config
 from ..db.engine import check_connection, make_engine, utcnow
 from ..db.models import SET_TEMPLATE_COLUMNS, MigrationHistory
+from ..errors import reports_database_errors
 from ..fs import job_lock
 from ..jsonlog import log_event
 from ..result import JobResult
@@ -22,6 +23,7 @@ HISTORY_NAME = "sets_to_albums"
 _ADVISORY_LOCK_KEY = 0x696D676F7073_01  # serialises set syncs across hosts on PostgreSQL
 
 
+@reports_database_errors
 def run_sets(
     config: Config, *, prune: bool | None = None, created_by: str | None = None, dry_run: bool = False
 ) -> JobResult:
