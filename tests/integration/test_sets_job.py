@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -216,3 +217,33 @@ def test_racing_runs_on_postgresql_make_no_duplicates(tmp_path: Path, postgres_s
         assert names == ["Card Deck Template", "Major Arcana", "Zodiac Signs"]
     finally:
         postgres_server.drop_database(database)
+
+
+def test_the_record_of_the_last_sync_never_hides_a_change(demo_platform: DemoPlatform) -> None:
+    """A no-op run may skip parsing when bytes and albums are as recorded; any other change is still seen."""
+    config = config_of(demo_platform)
+    run_sets(config)
+    record = config.state_dir / "sets-sources.json"
+    assert set(json.loads(record.read_text(encoding="utf-8"))["sets"]) == {"card_deck", "tarot", "zodiac"}
+    assert run_sets(config).summary["unchanged"] == 3
+
+    csv_path = demo_platform.sets_dir / "zodiac.csv"  # same size, same mtime, other bytes
+    before = csv_path.stat()
+    csv_path.write_bytes(csv_path.read_bytes().replace(b"Pisces", b"Piscez"))
+    os.utime(csv_path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    changed = run_sets(config)
+    assert [(a.kind, a.target) for a in changed.actions] == [("update_album", "Zodiac Signs")]
+    assert json.loads(albums(demo_platform.database_url)["Zodiac Signs"]["csv_data"])[11]["sign"] == "Piscez"
+
+    engine = create_engine(demo_platform.database_url)  # another host's sync rewrote an album meanwhile
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE albums SET generation_config = '{}' WHERE name = 'Major Arcana'"))
+    engine.dispose()
+    assert [a.target for a in run_sets(config).actions] == ["Major Arcana"]
+
+    edit_sets(demo_platform, lambda data: data["card_deck"].update(name="Card Deck"))
+    assert [(a.kind, a.target) for a in run_sets(config).actions] == [("update_album", "Card Deck")]
+
+    record.write_text("{not json", encoding="utf-8")
+    assert run_sets(config).changed is False
+    assert json.loads(record.read_text(encoding="utf-8"))["sets"]["card_deck"]["name"] == "Card Deck"

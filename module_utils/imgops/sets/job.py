@@ -15,6 +15,7 @@ from ..fs import job_lock
 from ..jsonlog import log_event
 from ..result import JobResult
 from .load import SetTemplate, load_sets
+from .record import config_digest, unchanged_since_record, write_record
 from .schema_step import add_set_template_columns, missing_set_template_columns
 from .sync import apply_change, demote, known_fingerprints, plan_sync, shown
 
@@ -40,6 +41,11 @@ def run_sets(
         check_connection(engine)
         with engine.connect() as connection:
             known = known_fingerprints(connection)
+        config_sha256 = config_digest(sets_dir)  # read before the sets: a change after it can only miss the record
+        quick = unchanged_since_record(config.state_dir, sets_dir, config_sha256, known)
+        if quick is not None:
+            result.summary["sets"] = result.summary["unchanged"] = len(quick)
+            return result
         templates, unchanged, problems = load_sets(sets_dir, known)
         result.summary["sets"] = len(templates) + len(unchanged)
         result.summary["unchanged"] = len(unchanged)
@@ -55,6 +61,8 @@ def run_sets(
                 transaction.rollback()
             else:
                 transaction.commit()
+                if config_sha256 is not None:
+                    write_record(config.state_dir, sets_dir, config_sha256, [*templates, *unchanged])
     finally:
         engine.dispose()
     if result.changed and not dry_run:

@@ -39,6 +39,7 @@ class SetTemplate:
     height: int | None = None
     loras: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     fingerprint: str = ""
+    csv_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,16 @@ class SetSource:
     key: str
     name: str
     fingerprint: str
+    csv_path: str = ""
+    csv_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class SourceDigest:
+    """A set's fingerprint (its spec and CSV bytes) and its CSV's own sha256, from one read of the CSV."""
+
+    fingerprint: str
+    csv_sha256: str
 
 
 @dataclass
@@ -147,8 +158,8 @@ def _check_placeholders(
                          f"{', '.join(columns)})", csv_path, key, column=name)  # fmt: skip
 
 
-def fingerprint(spec: dict[str, Any], csv_path: Path) -> str | None:
-    """sha256 of a set's spec and its CSV's bytes; None when the CSV cannot be read."""
+def fingerprint(spec: dict[str, Any], csv_path: Path) -> SourceDigest | None:
+    """sha256 of a set's spec and its CSV's bytes (and of the CSV alone); None when the CSV cannot be read."""
     try:
         data = csv_path.read_bytes()
     except OSError:
@@ -156,7 +167,7 @@ def fingerprint(spec: dict[str, Any], csv_path: Path) -> str | None:
     digest = hashlib.sha256(FINGERPRINT_VERSION.encode())
     digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
     digest.update(data)
-    return digest.hexdigest()
+    return SourceDigest(digest.hexdigest(), hashlib.sha256(data).hexdigest())
 
 
 def csv_path_of(sets_dir: Path, spec: dict[str, Any]) -> Path | None:
@@ -197,8 +208,9 @@ def load_sets(
             continue
         csv_path = csv_path_of(sets_dir, spec)
         source = fingerprint(spec, csv_path) if csv_path else None
-        if source is not None and known.get(key) == source:
-            unchanged.append(SetSource(key, str(spec.get("name")), source))
+        if source is not None and known.get(key) == source.fingerprint:
+            name = str(spec.get("name"))
+            unchanged.append(SetSource(key, name, source.fingerprint, str(csv_path), source.csv_sha256))
             continue
         missing = [name for name in REQUIRED_KEYS if not isinstance(spec.get(name), str) or not spec[name].strip()]
         for name in missing:
@@ -236,7 +248,8 @@ def load_sets(
                 width=spec.get("width"),
                 height=spec.get("height"),
                 loras=loras,
-                fingerprint=source or "",
+                fingerprint=source.fingerprint if source else "",
+                csv_sha256=source.csv_sha256 if source else "",
             )
         )
     return sets, unchanged, problems.items
