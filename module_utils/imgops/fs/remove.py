@@ -98,19 +98,11 @@ def _entries(fd: int) -> list[tuple[str, os.stat_result]]:
 
 
 def _tally_tree(fd: int, tally: _Tally) -> None:
-    folders = []
-    with os.scandir(fd) as scan:  # the hot loop of a dry run: one fstatat per entry, nothing else
-        for entry in scan:
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            tally.add(st)
-            if stat.S_ISDIR(st.st_mode):
-                folders.append((entry.name, st))
-    for name, st in folders:
-        with _open_folder(name, fd, st) as sub:
-            _tally_tree(sub, tally)
+    for name, st in _entries(fd):
+        tally.add(st)
+        if stat.S_ISDIR(st.st_mode):
+            with _open_folder(name, fd, st) as sub:
+                _tally_tree(sub, tally)
 
 
 def _remove_tree(fd: int, tally: _Tally) -> None:
