@@ -142,13 +142,15 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
 def _check_threshold_order(disk: dict[str, Any], where: str) -> None:
     """A warning threshold above its critical one, in ``disk`` or a target, is an error (JSON Schema cannot say so).
 
-    Inode thresholds default to the space ones, as the disk check reads them.
+    The thresholds are read as the disk check reads them (inode thresholds default to the space ones).
     """
-    scopes = [("disk", disk), *((f"disk.targets[{i}]", {**disk, **target}) for i, target in enumerate(disk["targets"]))]
-    for name, limits in scopes:
+    from .disk.thresholds import thresholds_for  # here, not at the top: the disk job imports this module
+
+    scopes = [("disk", {}), *((f"disk.targets[{i}]", target) for i, target in enumerate(disk["targets"]))]
+    for name, target in scopes:
+        limits = thresholds_for(disk, target).to_dict()
         for prefix in ("", "inode_"):
-            warn = limits.get(f"{prefix}warn_percent", limits["warn_percent"])
-            crit = limits.get(f"{prefix}crit_percent", limits["crit_percent"])
+            warn, crit = limits[f"{prefix}warn_percent"], limits[f"{prefix}crit_percent"]
             if warn > crit:
                 raise ConfigError(
                     f"{where}: key '{name}.{prefix}warn_percent' ({warn:g}) is above {prefix}crit_percent ({crit:g})",
