@@ -168,11 +168,12 @@ def _import_batch(
 ) -> None:
     run.counts["discovered"] += len(batch)
     with session_for() as session:
-        known = known_assets(session, ctx.host, [s.text for s in batch]) if ctx.imgops_tables else {}
+        texts = [s.text for s in batch]
+        known = known_assets(session, ctx.host, texts) if ctx.imgops_tables else {}
     todo: list[Asset] = []
     legacy_root = os.fspath(ctx.legacy_root)
-    for source in batch:
-        record = known.get(source.text)
+    for source, text in zip(batch, texts, strict=True):
+        record = known.get(text)
         quick_match = record is not None and record[:3] == (source.size, source.mtime_ns, source.inode)
         if quick_match and os.path.lexists(os.path.join(legacy_root, record[4])):
             run.counts["unchanged"] += 1

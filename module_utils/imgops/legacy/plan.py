@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from .albums import album_name
@@ -33,18 +34,20 @@ class Asset:
     problems: list[str] = field(default_factory=list)
     sha256: str = ""
     state: str = ""
-    source_text: str = field(init=False)
-    _suffix: str = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.source_text = self.source.text
+    @cached_property
+    def source_text(self) -> str:
+        return self.source.text
+
+    @cached_property
+    def _image_suffix(self) -> str:
         suffix = os.path.splitext(self.source.name)[1].lower()
-        self._suffix = ".jpg" if suffix in JPEG_SUFFIXES else suffix
+        return ".jpg" if suffix in JPEG_SUFFIXES else suffix
 
     @property
     def filename(self) -> str:
         """The image's unique filename: its content hash, so the same bytes are one image on every host."""
-        return f"legacy-{self.sha256}{self._suffix}"
+        return f"legacy-{self.sha256}{self._image_suffix}"
 
     def entry(self, image_filename: str) -> dict:
         """The asset as its folder's manifest lists it."""
