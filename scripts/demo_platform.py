@@ -61,6 +61,9 @@ class DemoPlatform:
     database_url: str
 
 
+SINGLES_START = datetime(2025, 5, 25, 12, 0, 0)
+
+
 def naive_utc(delta_days: float, now: datetime) -> datetime:
     return (now - timedelta(days=delta_days)).replace(tzinfo=None)
 
@@ -163,8 +166,9 @@ def build_sets(sets_dir: Path) -> None:
 
 def build_outputs(outputs: Path, rng: random.Random, now: datetime) -> None:
     # Root singles with timestamped names; sidecars in both LoRA forms; one broken sidecar.
+    # Fixed dates, not relative to today: the singles' month albums must not depend on when the tests run.
     for i in range(12):
-        when = naive_utc(200 - i * 9, now)
+        when = SINGLES_START + timedelta(days=i * 9)
         stem = f"{when:%Y%m%d_%H%M%S}_single-{i}"
         write_png(outputs / f"{stem}.png", rng)
         if i % 4 != 3:
@@ -172,8 +176,8 @@ def build_outputs(outputs: Path, rng: random.Random, now: datetime) -> None:
     broken = outputs / "20250701_101500_broken-sidecar"
     write_png(broken.with_suffix(".png"), rng)
     broken.with_suffix(".json").write_text('{"prompt": "truncated', encoding="utf-8")
-    write_png(outputs / "Free Name Study.PNG", rng, mtime=naive_utc(300, now))
-    write_png(outputs / "portrait-final.webp", rng, mtime=naive_utc(280, now))
+    write_png(outputs / "Free Name Study.PNG", rng, mtime=datetime(2025, 3, 14, 9, 30))
+    write_png(outputs / "portrait-final.webp", rng, mtime=datetime(2025, 4, 2, 18, 5))
     # Deck, tarot and zodiac batches.
     batches = {"card_deck_20251013_204136": 9, "tarot_deck_20251020_101010": 5, "zodiac_20251101_090000": 4}
     for folder, count in batches.items():
