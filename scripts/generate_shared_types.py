@@ -133,12 +133,30 @@ def merge_python_modules(parts: list[str], bundles: dict[str, dict[str, Any]]) -
     return header + "\n" + "\n".join(imports) + "\n\n\n" + "\n\n\n".join(bodies) + "\n"
 
 
+def without_defaults_beside_refs(node: Any) -> Any:
+    """``node`` without the ``default`` keywords that sit beside a ``$ref``.
+
+    json2ts writes no defaults, but any keyword beside a ``$ref`` makes it inline the referenced
+    type instead of naming it (``number`` instead of ``Days``); dropping them loses nothing.
+    """
+    if isinstance(node, list):
+        return [without_defaults_beside_refs(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        key: without_defaults_beside_refs(value)
+        for key, value in node.items()
+        if not (key == "default" and "$ref" in node)
+    }
+
+
 def render_typescript(name: str, schema: dict[str, Any], work: Path) -> str:
     json2ts = ROOT / "node_modules" / ".bin" / "json2ts"
     if not json2ts.exists():
         raise SystemExit("json-schema-to-typescript is not installed: run `npm ci` (make types does)")
     source = work / f"{name}.ts.json"
-    source.write_text(json.dumps({**schema, "title": class_name(name)}), encoding="utf-8")
+    typed = without_defaults_beside_refs(schema)
+    source.write_text(json.dumps({**typed, "title": class_name(name)}), encoding="utf-8")
     target = work / f"{name}.d.ts"
     run([str(json2ts), "--input", str(source), "--output", str(target), "--bannerComment", f"/* {NOTICE} */",
          "--additionalProperties", "false", "--format", "true"])  # fmt: skip
