@@ -223,3 +223,11 @@ def test_a_set_value_wins_over_the_default_and_sections_are_frozen(tmp_path: Pat
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(section, key, None)
     assert isinstance(config, Config) and isinstance(config.bugs.expire_statuses, tuple)
+
+
+def test_the_defaults_table_in_the_docs_is_generated_from_the_schema() -> None:
+    from generate_shared_types import CONFIG_DOC, load_schemas, with_defaults_table
+
+    doc = CONFIG_DOC.read_text(encoding="utf-8")
+    assert with_defaults_table(doc, load_schemas()["config"]) == doc, "run `make types`"
+    assert "| `purge.workers` | `4` |" in doc.splitlines()
