@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
@@ -15,6 +15,7 @@ from imgops.config import (
     Config,
     DiskSection,
     LegacySection,
+    PathKey,
     PathsSection,
     PurgeSection,
     RetentionSection,
@@ -191,6 +192,7 @@ def test_each_section_has_the_schemas_keys_and_defaults(name: str) -> None:
 
 def test_paths_and_disk_cover_the_schemas_keys() -> None:
     assert {f.name for f in dataclasses.fields(PathsSection)} == set(SCHEMA["paths"]["properties"])
+    assert set(get_args(PathKey)) == set(SCHEMA["paths"]["properties"])
     threshold_keys = {f.name for f in dataclasses.fields(Thresholds)}
     disk_keys = {f.name for f in dataclasses.fields(DiskSection)} - {"thresholds"}
     assert threshold_keys | disk_keys == set(SCHEMA["disk"]["properties"])
