@@ -1,26 +1,36 @@
 """The imgops configuration: one YAML file, validated against ``shared/schema/config.json``.
 
-Relative paths resolve against the file's folder. When ``platform_config``
-names the server's own config.yaml, the paths the server owns default from it.
+The schema is the one source of every default. ``Config`` holds one frozen dataclass per
+section (``config.purge.workers``, ``config.paths.scraped_dir``, ``config.disk.thresholds``);
+each field mirrors a property of the schema (tests/unit/test_config.py keeps the two equal) and
+takes its default from the property's ``default`` keyword, read when this module is imported.
+They are written here rather than generated because they hold resolved values (absolute
+``Path``s, tuples, merged thresholds), where the generated TypedDicts in ``contracts/types.py``
+describe the raw YAML. Rules the schema cannot say stay in code beside the type they belong to:
+where an unset path defaults from (the server's config.yaml, or which folder its default is
+relative to), and the disk thresholds' inheritance and order (``Thresholds``).
+
+Relative paths resolve against the file's folder.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import yaml
 
-from .contracts import problems
+from .contracts import SCHEMAS, problems
 from .errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("/etc/imgops/imgops.yml")
 ENV_CONFIG = "IMGOPS_CONFIG"
 ENV_DATABASE_URL = "IMGOPS_DATABASE_URL"
 
-PATH_KEYS = (
+PathKey = Literal[
     "sets_dir",
     "outputs_dir",
     "reference_packs_dir",
@@ -31,7 +41,7 @@ PATH_KEYS = (
     "checkpoint_dir",
     "bug_reports_dir",
     "state_dir",
-)
+]
 # The server's config.yaml keys each imgops path defaults from.
 PLATFORM_PATHS = {
     "outputs_dir": ("outputs", "base_dir"),
@@ -41,40 +51,172 @@ PLATFORM_PATHS = {
     "training_dataset_dir": ("dataset", "data_dir"),
     "bug_reports_dir": ("bug_reports", "storage_path"),
 }
-SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
-    "retention": {"scrape_days": 30, "training_days": 30, "bug_reports_days": 30},
-    "disk": {"warn_percent": 85, "crit_percent": 95, "targets": [], "forecast_window_days": 7},
-    "sets": {"created_by": "imgops", "prune": False},
-    "legacy": {"stage_mode": "hardlink", "created_by": "imgops"},
-    "thumbnails": {"size": 256, "max_attempts": 3, "workers": 2},
-    "purge": {"orphans": False, "purge_checkpoints": False, "workers": 4, "clear_missing": False},
-    "bugs": {"expire_statuses": ["resolved", "closed"]},
-}
+
+
+def schema_default(*keys: str) -> Any:
+    """The ``default`` keyword of the config schema's property at ``keys`` (lists as tuples, to stay frozen)."""
+    node = SCHEMAS["config"]
+    for key in keys:
+        node = node["properties"][key]
+    value = node["default"]
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass(frozen=True, kw_only=True)
+class PathsSection:
+    """``paths``: absolute, or None when neither set nor defaulted. ``state_dir`` always has a value."""
+
+    sets_dir: Path | None = None
+    outputs_dir: Path | None = None
+    reference_packs_dir: Path | None = None
+    legacy_root: Path | None = None
+    thumbnails_dir: Path | None = None
+    scraped_dir: Path | None = None
+    training_dataset_dir: Path | None = None
+    checkpoint_dir: Path | None = None
+    bug_reports_dir: Path | None = None
+    state_dir: Path
+
+    def configured(self) -> dict[str, Path]:
+        """The paths that have a value, by key, in the schema's order."""
+        found = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {key: path for key, path in found.items() if path is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetentionSection:
+    scrape_days: int = schema_default("retention", "scrape_days")
+    training_days: int = schema_default("retention", "training_days")
+    bug_reports_days: int = schema_default("retention", "bug_reports_days")
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """Percent thresholds for space and inodes, and an absolute floor of free bytes (critical below)."""
+
+    warn_percent: float
+    crit_percent: float
+    inode_warn_percent: float
+    inode_crit_percent: float
+    min_free_bytes: int | None
+
+    @classmethod
+    def resolve(cls, section: Mapping[str, Any], target: Mapping[str, Any] | None = None) -> Thresholds:
+        """A target's own keys win over the ``disk`` section's, which win over the schema's defaults;
+        inode thresholds default to the space ones."""
+        own = target or {}
+
+        def pick(key: str, fallback: Any = None) -> Any:
+            return own.get(key, section.get(key, fallback))
+
+        warn = pick("warn_percent", schema_default("disk", "warn_percent"))
+        crit = pick("crit_percent", schema_default("disk", "crit_percent"))
+        return cls(
+            warn_percent=warn,
+            crit_percent=crit,
+            inode_warn_percent=pick("inode_warn_percent", warn),
+            inode_crit_percent=pick("inode_crit_percent", crit),
+            min_free_bytes=pick("min_free_bytes"),
+        )
+
+    def check_order(self, scope: str, where: str) -> None:
+        """A warning threshold above its critical one is a ConfigError naming ``<scope>.<key>``.
+
+        JSON Schema cannot compare two values, so this rule lives here, with the type.
+        """
+        for prefix in ("", "inode_"):
+            warn, crit = getattr(self, f"{prefix}warn_percent"), getattr(self, f"{prefix}crit_percent")
+            if warn > crit:
+                raise ConfigError(
+                    f"{where}: key '{scope}.{prefix}warn_percent' ({warn:g}) is above {prefix}crit_percent ({crit:g})",
+                    key=f"{scope}.{prefix}warn_percent",
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DiskTarget:
+    """One ``disk.targets`` entry, its thresholds merged with the section's."""
+
+    path: Path
+    label: str | None
+    thresholds: Thresholds
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiskSection:
+    """``disk``: the section's own thresholds (for filesystems that are not a target) and the targets."""
+
+    thresholds: Thresholds = field(default_factory=lambda: Thresholds.resolve({}))
+    targets: tuple[DiskTarget, ...] = schema_default("disk", "targets")
+    textfile_dir: Path | None = None
+    forecast_window_days: float = schema_default("disk", "forecast_window_days")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetsSection:
+    created_by: str = schema_default("sets", "created_by")
+    prune: bool = schema_default("sets", "prune")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LegacySection:
+    stage_mode: str = schema_default("legacy", "stage_mode")
+    created_by: str = schema_default("legacy", "created_by")
+    host: str | None = None  # the job falls back to the host name
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThumbnailsSection:
+    size: int = schema_default("thumbnails", "size")
+    max_attempts: int = schema_default("thumbnails", "max_attempts")
+    workers: int = schema_default("thumbnails", "workers")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurgeSection:
+    """``purge``; also the options of one purge run (a run may override ``orphans`` and ``purge_checkpoints``)."""
+
+    orphans: bool = schema_default("purge", "orphans")
+    purge_checkpoints: bool = schema_default("purge", "purge_checkpoints")
+    workers: int = schema_default("purge", "workers")
+    clear_missing: bool = schema_default("purge", "clear_missing")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BugsSection:
+    expire_statuses: tuple[str, ...] = schema_default("bugs", "expire_statuses")
+    archive_dir: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
-    """A validated configuration. Paths are absolute; sections have defaults filled in."""
+    """A validated configuration. Paths are absolute; every section has its defaults filled in."""
 
     source: Path | None
     database_url: str | None
-    paths: dict[str, Path]
-    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
-    lock_timeout_seconds: float = 30.0
-    log_level: str = "info"
+    paths: PathsSection
+    retention: RetentionSection = RetentionSection()
+    disk: DiskSection = DiskSection()
+    sets: SetsSection = SetsSection()
+    legacy: LegacySection = LegacySection()
+    thumbnails: ThumbnailsSection = ThumbnailsSection()
+    purge: PurgeSection = PurgeSection()
+    bugs: BugsSection = BugsSection()
+    lock_timeout_seconds: float = schema_default("lock_timeout_seconds")
+    log_level: str = schema_default("log_level")
 
-    def path(self, key: str) -> Path:
+    def path(self, key: PathKey) -> Path:
         """The configured path ``paths.<key>``, or a ConfigError naming the key and file."""
-        try:
-            return self.paths[key]
-        except KeyError:
+        path = getattr(self.paths, key, None)
+        if path is None:
             raise ConfigError(
                 f"{self._where()}: key 'paths.{key}' is required by this job but not set",
                 key=f"paths.{key}",
-            ) from None
-
-    def section(self, name: str) -> dict[str, Any]:
-        return self.sections[name]
+            )
+        return path
 
     def require_database_url(self) -> str:
         if not self.database_url:
@@ -87,7 +229,7 @@ class Config:
 
     @property
     def state_dir(self) -> Path:
-        return self.path("state_dir")
+        return self.paths.state_dir
 
     def _where(self) -> str:
         return f"config {self.source}" if self.source else "config"
@@ -116,46 +258,54 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
         raise ConfigError(f"{where}: " + "; ".join(f"key {p}" for p in found), problems=found)
     base = source.parent.resolve() if source else Path.cwd()
     platform = _platform_config(raw, base, where)
-    paths = _resolve_paths(raw.get("paths") or {}, base, platform)
-    sections = {name: {**defaults, **(raw.get(name) or {})} for name, defaults in SECTION_DEFAULTS.items()}
-    if platform.data and "bug_reports_days" not in (raw.get("retention") or {}):
+    retention = dict(raw.get("retention") or {})
+    if platform.data and "bug_reports_days" not in retention:
         days = (platform.data.get("bug_reports") or {}).get("retention_days")
         if isinstance(days, int) and days >= 0:
-            sections["retention"]["bug_reports_days"] = days
-    disk = sections["disk"]
-    disk["targets"] = [{**target, "path": _absolute(target["path"], base)} for target in disk.get("targets", [])]
-    if "textfile_dir" in disk:
-        disk["textfile_dir"] = _absolute(disk["textfile_dir"], base)
-    _check_threshold_order(disk, where)
-    if "archive_dir" in sections["bugs"]:
-        sections["bugs"]["archive_dir"] = _absolute(sections["bugs"]["archive_dir"], base)
+            retention["bug_reports_days"] = days
+    bugs = dict(raw.get("bugs") or {})
+    if "archive_dir" in bugs:
+        bugs["archive_dir"] = _absolute(bugs["archive_dir"], base)
     return Config(
         source=source,
         database_url=_database_url(raw, base, platform, environ, where),
-        paths=paths,
-        sections=sections,
-        lock_timeout_seconds=float(raw.get("lock_timeout_seconds", 30)),
-        log_level=raw.get("log_level", "info"),
+        paths=_resolve_paths(raw.get("paths") or {}, base, platform),
+        retention=_build_section(RetentionSection, retention),
+        disk=_disk(raw.get("disk") or {}, base, where),
+        sets=_build_section(SetsSection, raw.get("sets")),
+        legacy=_build_section(LegacySection, raw.get("legacy")),
+        thumbnails=_build_section(ThumbnailsSection, raw.get("thumbnails")),
+        purge=_build_section(PurgeSection, raw.get("purge")),
+        bugs=_build_section(BugsSection, bugs),
+        lock_timeout_seconds=float(raw.get("lock_timeout_seconds", schema_default("lock_timeout_seconds"))),
+        log_level=raw.get("log_level", schema_default("log_level")),
     )
 
 
-def _check_threshold_order(disk: dict[str, Any], where: str) -> None:
-    """A warning threshold above its critical one, in ``disk`` or a target, is an error (JSON Schema cannot say so).
+_Section = TypeVar("_Section")
 
-    The thresholds are read as the disk check reads them (inode thresholds default to the space ones).
-    """
-    from .disk.thresholds import thresholds_for  # here, not at the top: the disk job imports this module
 
-    scopes = [("disk", {}), *((f"disk.targets[{i}]", target) for i, target in enumerate(disk["targets"]))]
-    for name, target in scopes:
-        limits = thresholds_for(disk, target).to_dict()
-        for prefix in ("", "inode_"):
-            warn, crit = limits[f"{prefix}warn_percent"], limits[f"{prefix}crit_percent"]
-            if warn > crit:
-                raise ConfigError(
-                    f"{where}: key '{name}.{prefix}warn_percent' ({warn:g}) is above {prefix}crit_percent ({crit:g})",
-                    key=f"{name}.{prefix}warn_percent",
-                )
+def _build_section(kind: type[_Section], raw: Mapping[str, Any] | None) -> _Section:
+    """A section from its validated mapping; the keys it leaves out keep the schema's defaults."""
+    return kind(**{key: tuple(value) if isinstance(value, list) else value for key, value in (raw or {}).items()})
+
+
+def _disk(raw: Mapping[str, Any], base: Path, where: str) -> DiskSection:
+    """``disk`` with each target's thresholds merged and every threshold's order checked, section first."""
+    thresholds = Thresholds.resolve(raw)
+    thresholds.check_order("disk", where)
+    targets = []
+    for i, entry in enumerate(raw.get("targets", schema_default("disk", "targets"))):
+        limits = Thresholds.resolve(raw, entry)
+        limits.check_order(f"disk.targets[{i}]", where)
+        targets.append(DiskTarget(_absolute(entry["path"], base), entry.get("label"), limits))
+    textfile_dir = raw.get("textfile_dir")
+    return DiskSection(
+        thresholds=thresholds,
+        targets=tuple(targets),
+        textfile_dir=_absolute(textfile_dir, base) if textfile_dir else None,
+        forecast_window_days=float(raw.get("forecast_window_days", schema_default("disk", "forecast_window_days"))),
+    )
 
 
 @dataclass(frozen=True)
@@ -173,18 +323,19 @@ def _platform_config(raw: dict[str, Any], base: Path, where: str) -> _Platform:
     return _Platform(path.parent, data)
 
 
-def _resolve_paths(raw_paths: dict[str, str], base: Path, platform: _Platform) -> dict[str, Path]:
+def _resolve_paths(raw_paths: dict[str, str], base: Path, platform: _Platform) -> PathsSection:
+    """Set paths, else the server's, else the schema's defaults (each relative to its own folder)."""
     paths: dict[str, Path] = {}
     for key, (section, sub) in PLATFORM_PATHS.items():
         value = (platform.data.get(section) or {}).get(sub)
         if isinstance(value, str) and value:
             paths[key] = _absolute(value, platform.folder or base)
     paths.update({key: _absolute(value, base) for key, value in raw_paths.items()})
-    paths.setdefault("state_dir", base / "state")
-    paths.setdefault("legacy_root", (platform.folder or base) / "data" / "legacy")
+    paths.setdefault("state_dir", _absolute(schema_default("paths", "state_dir"), base))
+    paths.setdefault("legacy_root", _absolute(schema_default("paths", "legacy_root"), platform.folder or base))
     if "outputs_dir" in paths:
-        paths.setdefault("thumbnails_dir", paths["outputs_dir"] / "thumbnails")
-    return paths
+        paths.setdefault("thumbnails_dir", _absolute(schema_default("paths", "thumbnails_dir"), paths["outputs_dir"]))
+    return PathsSection(**paths)
 
 
 def _database_url(

@@ -72,7 +72,6 @@ def thumbnail_name(filename: str) -> str:
 @reports_database_errors
 def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = False) -> JobResult:
     """Render pending thumbnails (at most ``limit``); a dry run counts them and writes nothing."""
-    section = config.section("thumbnails")
     thumbnails_dir = config.path("thumbnails_dir")
     result = JobResult(job="thumbnails", dry_run=dry_run)
     host = import_host(config)
@@ -97,7 +96,7 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
         engine.dispose()
     result.summary = {
         "thumbnails_dir": str(thumbnails_dir),
-        "size": section["size"],
+        "size": config.thumbnails.size,
         "written": counts["done"],
         "failed": counts["failed"],
         "retrying": counts["retrying"],
@@ -172,8 +171,8 @@ def _work(
     counts: dict[str, int],
     result: JobResult,
 ) -> None:
-    section = config.section("thumbnails")
-    workers = section["workers"]
+    section = config.thumbnails
+    workers = section.workers
     remaining, after_id = limit, 0
     with ProcessPoolExecutor(max_workers=workers) as pool:
         while remaining is None or remaining > 0:
@@ -195,9 +194,7 @@ def _work(
                         )
                     )
                 }
-            jobs = [
-                (job_id, image_id, *images.get(image_id, ("", None)), section["size"]) for job_id, image_id in claimed
-            ]
+            jobs = [(job_id, image_id, *images.get(image_id, ("", None)), section.size) for job_id, image_id in claimed]
             rendered = list(pool.map(_render, jobs))
             _record(engine, thumbnails_dir, rendered, counts)
     if counts["done"]:

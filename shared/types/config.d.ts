@@ -28,6 +28,9 @@ export interface Config {
    * How long a job waits for another run of itself before giving up.
    */
   lock_timeout_seconds?: number;
+  /**
+   * Unset paths default from platform_config; else state_dir resolves against this file's folder, legacy_root against the platform_config folder (or this file's), thumbnails_dir against outputs_dir.
+   */
   paths?: {
     sets_dir?: Path;
     outputs_dir?: Path;
@@ -40,22 +43,34 @@ export interface Config {
     bug_reports_dir?: Path;
     state_dir?: Path;
   };
+  /**
+   * Without bug_reports_days, the server's bug_reports.retention_days (from platform_config) wins over its default.
+   */
   retention?: {
     scrape_days?: Days;
     training_days?: Days;
     bug_reports_days?: Days;
   };
+  /**
+   * inode_warn_percent and inode_crit_percent default to warn_percent and crit_percent (a check in the code, as is warn <= crit).
+   */
   disk?: {
     warn_percent?: Percent;
     crit_percent?: Percent;
     inode_warn_percent?: Percent;
     inode_crit_percent?: Percent;
+    /**
+     * Critical below this many free bytes (no floor by default).
+     */
     min_free_bytes?: number;
     textfile_dir?: Path;
     /**
      * How far back the fill forecast looks for the growth rate (days of history kept in state_dir).
      */
     forecast_window_days?: number;
+    /**
+     * Filesystems to check besides those holding the configured paths; a target's unset thresholds come from the section.
+     */
     targets?: {
       path: Path;
       label?: string;
@@ -97,7 +112,7 @@ export interface Config {
      */
     workers?: number;
     /**
-     * Clear the row of an aged job whose paths are all missing here; only for a host that is the sole holder of its roots (default false: on a fleet the paths may live on another host).
+     * Clear the row of an aged job whose paths are all missing here; only for a host that is the sole holder of its roots (not by default: on a fleet the paths may live on another host).
      */
     clear_missing?: boolean;
   };

@@ -10,6 +10,7 @@ import sys
 import tarfile
 import textwrap
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -247,7 +248,7 @@ def test_file_time_dates_reports_without_submitted_at_and_zero_days_disables(tmp
     assert "bug_manual_11111111" in [a.target for a in run_bugs_purge(config, dry_run=True, now=NOW).actions]
     listed = run_bugs_list(config, ReportFilter(statuses=("closed",)))
     assert any("does not match the bug report contract" in n["message"] for n in listed.notices)
-    config.section("retention")["bug_reports_days"] = 0
+    config = replace(config, retention=replace(config.retention, bug_reports_days=0))
     disabled = run_bugs_purge(config, now=NOW)
     assert disabled.changed is False and "disabled" in disabled.notices[0]["message"]
 

@@ -1,14 +1,42 @@
-"""Configuration: defaults from the server's config.yaml, relative paths, and errors that name file and key."""
+"""Configuration: defaults from the schema and the server's config.yaml, relative paths, typed frozen sections,
+and errors that name file and key."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any, get_args
 
 import pytest
 import yaml
 
-from imgops.config import load_config
+from imgops.config import (
+    BugsSection,
+    Config,
+    DiskSection,
+    LegacySection,
+    PathKey,
+    PathsSection,
+    PurgeSection,
+    RetentionSection,
+    SetsSection,
+    Thresholds,
+    ThumbnailsSection,
+    load_config,
+)
+from imgops.contracts import SCHEMAS
 from imgops.errors import ConfigError
+
+SCHEMA = SCHEMAS["config"]["properties"]
+# The sections whose fields are the schema's properties one to one (paths and disk are resolved further).
+PLAIN_SECTIONS = {
+    "retention": RetentionSection,
+    "sets": SetsSection,
+    "legacy": LegacySection,
+    "thumbnails": ThumbnailsSection,
+    "purge": PurgeSection,
+    "bugs": BugsSection,
+}
 
 
 def write(path: Path, data: object) -> Path:
@@ -32,8 +60,9 @@ def test_paths_default_from_platform_config_and_resolve_relative_to_the_file(tmp
     assert config.path("sets_dir") == tmp_path / "srv" / "sets"
     assert config.path("thumbnails_dir") == Path("/mnt/speedy/outputs/thumbnails")
     assert config.path("legacy_root") == tmp_path / "srv" / "data" / "legacy"
-    assert config.state_dir == Path("/var/lib/imgops")
-    assert config.section("retention") == {"scrape_days": 30, "training_days": 30, "bug_reports_days": 14}
+    assert config.state_dir == config.paths.state_dir == Path("/var/lib/imgops")
+    assert config.paths.reference_packs_dir is None
+    assert config.retention == RetentionSection(scrape_days=30, training_days=30, bug_reports_days=14)
     assert config.database_url == f"sqlite:///{tmp_path / 'srv' / 'instance' / 'imagineer.db'}"
 
 
@@ -118,4 +147,89 @@ def test_a_warning_threshold_above_its_critical_one_is_refused(tmp_path: Path, d
         load_config(path, environ={})
     assert raised.value.details["key"] == key and str(path) in raised.value.message
     ordered = {**disk, "warn_percent": 10, "crit_percent": 99, "inode_warn_percent": 10, "inode_crit_percent": 99}
-    assert load_config(write(tmp_path / "ok.yml", {"disk": ordered}), environ={}).section("disk")["warn_percent"] == 10
+    assert load_config(write(tmp_path / "ok.yml", {"disk": ordered}), environ={}).disk.thresholds.warn_percent == 10
+
+
+def default_of(node: dict[str, Any]) -> Any:
+    value = node["default"]
+    return tuple(value) if isinstance(value, list) else value
+
+
+def test_an_empty_file_gives_every_default_of_the_schema(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "imgops.yml", {}), environ={})
+    assert config.purge.workers == SCHEMA["purge"]["properties"]["workers"]["default"]
+    for name in PLAIN_SECTIONS:
+        for key, node in SCHEMA[name]["properties"].items():
+            assert getattr(getattr(config, name), key) == (default_of(node) if "default" in node else None), key
+    disk = SCHEMA["disk"]["properties"]
+    assert config.disk.thresholds == Thresholds(
+        warn_percent=disk["warn_percent"]["default"],
+        crit_percent=disk["crit_percent"]["default"],
+        inode_warn_percent=disk["warn_percent"]["default"],  # inode thresholds follow the space ones
+        inode_crit_percent=disk["crit_percent"]["default"],
+        min_free_bytes=None,
+    )
+    assert config.disk.forecast_window_days == disk["forecast_window_days"]["default"]
+    assert config.disk.targets == default_of(disk["targets"]) and config.disk.textfile_dir is None
+    assert config.lock_timeout_seconds == SCHEMAS["config"]["properties"]["lock_timeout_seconds"]["default"]
+    assert config.log_level == SCHEMAS["config"]["properties"]["log_level"]["default"]
+    assert config.state_dir == tmp_path / SCHEMA["paths"]["properties"]["state_dir"]["default"]
+    assert config.paths.legacy_root == tmp_path / SCHEMA["paths"]["properties"]["legacy_root"]["default"]
+    assert config.paths.thumbnails_dir is None  # its default is relative to outputs_dir, which is unset
+    outputs = load_config(write(tmp_path / "outputs.yml", {"paths": {"outputs_dir": "out"}}), environ={})
+    assert outputs.paths.thumbnails_dir == tmp_path / "out" / SCHEMA["paths"]["properties"]["thumbnails_dir"]["default"]
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_SECTIONS))
+def test_each_section_has_the_schemas_keys_and_defaults(name: str) -> None:
+    kind = PLAIN_SECTIONS[name]
+    properties = SCHEMA[name]["properties"]
+    assert {f.name for f in dataclasses.fields(kind)} == set(properties)
+    built = kind()
+    for key, node in properties.items():
+        assert getattr(built, key) == (default_of(node) if "default" in node else None), key
+
+
+def test_paths_and_disk_cover_the_schemas_keys() -> None:
+    assert {f.name for f in dataclasses.fields(PathsSection)} == set(SCHEMA["paths"]["properties"])
+    assert set(get_args(PathKey)) == set(SCHEMA["paths"]["properties"])
+    threshold_keys = {f.name for f in dataclasses.fields(Thresholds)}
+    disk_keys = {f.name for f in dataclasses.fields(DiskSection)} - {"thresholds"}
+    assert threshold_keys | disk_keys == set(SCHEMA["disk"]["properties"])
+    target = SCHEMA["disk"]["properties"]["targets"]["items"]["properties"]
+    assert threshold_keys | {"path", "label"} == set(target)
+
+
+def test_a_set_value_wins_over_the_default_and_sections_are_frozen(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "imgops.yml", {
+        "purge": {"workers": 9, "orphans": True},
+        "bugs": {"expire_statuses": ["closed"], "archive_dir": "archive"},
+        "disk": {"warn_percent": 70, "textfile_dir": "metrics", "targets": [{"path": "data", "crit_percent": 80}]},
+    }), environ={})  # fmt: skip
+    assert config.purge == dataclasses.replace(PurgeSection(), workers=9, orphans=True)
+    assert config.bugs == BugsSection(expire_statuses=("closed",), archive_dir=tmp_path / "archive")
+    assert config.disk.textfile_dir == tmp_path / "metrics"
+    (target,) = config.disk.targets
+    assert (target.path, target.label) == (tmp_path / "data", None)
+    assert target.thresholds == Thresholds(70, 80, 70, 80, None)
+    for section, key in [
+        (config, "purge"),
+        (config.paths, "scraped_dir"),
+        (config.purge, "workers"),
+        (config.retention, "scrape_days"),
+        (config.disk, "textfile_dir"),
+        (config.disk.thresholds, "warn_percent"),
+        (target, "path"),
+        (config.bugs, "archive_dir"),
+    ]:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(section, key, None)
+    assert isinstance(config, Config) and isinstance(config.bugs.expire_statuses, tuple)
+
+
+def test_the_defaults_table_in_the_docs_is_generated_from_the_schema() -> None:
+    from generate_shared_types import CONFIG_DOC, load_schemas, with_defaults_table
+
+    doc = CONFIG_DOC.read_text(encoding="utf-8")
+    assert with_defaults_table(doc, load_schemas()["config"]) == doc, "run `make types`"
+    assert "| `purge.workers` | `4` |" in doc.splitlines()

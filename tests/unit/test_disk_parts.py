@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from imgops.config import Thresholds
 from imgops.disk.forecast import forecast
 from imgops.disk.textfile import Metric, render
-from imgops.disk.thresholds import evaluate, thresholds_for
+from imgops.disk.thresholds import evaluate
 from imgops.disk.usage import FilesystemUsage
 
 
@@ -16,11 +17,11 @@ def usage(used: int, free: int, inodes_total: int = 100, inodes_free: int = 100)
 
 def test_target_keys_win_and_inode_thresholds_follow_the_space_ones() -> None:
     section = {"warn_percent": 85, "crit_percent": 95, "min_free_bytes": 10}
-    limits = thresholds_for(section, {"warn_percent": 60})
+    limits = Thresholds.resolve(section, {"warn_percent": 60})
     assert (limits.warn_percent, limits.crit_percent, limits.inode_warn_percent, limits.inode_crit_percent) == (
         60, 95, 60, 95,
     )  # fmt: skip
-    assert thresholds_for({**section, "inode_warn_percent": 90}, {"warn_percent": 60}).inode_warn_percent == 90
+    assert Thresholds.resolve({**section, "inode_warn_percent": 90}, {"warn_percent": 60}).inode_warn_percent == 90
     assert evaluate(usage(59, 41), limits) == ("ok", [])
     assert evaluate(usage(60, 40), limits)[0] == "warning"
     assert evaluate(usage(95, 5), limits) == (

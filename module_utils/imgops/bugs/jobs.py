@@ -112,10 +112,9 @@ def run_bugs_status(
 def run_bugs_purge(config: Config, *, dry_run: bool = False, now: datetime | None = None) -> JobResult:
     """Delete reports past retention in an expiring status, archiving them first when configured."""
     folder = _folder(config)
-    days = config.section("retention")["bug_reports_days"]
-    settings = config.section("bugs")
-    statuses = list(settings["expire_statuses"])
-    archive_dir = settings.get("archive_dir")
+    days = config.retention.bug_reports_days
+    statuses = list(config.bugs.expire_statuses)
+    archive_dir = config.bugs.archive_dir
     result = JobResult(job=JOB, dry_run=dry_run)
     result.summary = {
         "action": "purge",

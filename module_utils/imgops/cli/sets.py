@@ -23,7 +23,7 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
         default=None,
         help="turn albums of sets no longer in the config into ordinary albums (default: sets.prune)",
     )
-    parser.add_argument("--created-by", help="created_by of new albums (default: sets.created_by, imgops)")
+    parser.add_argument("--created-by", help="created_by of new albums (default: sets.created_by)")
     parser.set_defaults(handler=handle)
 
 

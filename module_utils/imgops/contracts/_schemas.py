@@ -205,7 +205,9 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                            'requires the keys it uses.',
             'properties': {'bugs': {'additionalProperties': False,
                                     'properties': {'archive_dir': {'$ref': '#/$defs/path'},
-                                                   'expire_statuses': {'items': {'enum': ['open',
+                                                   'expire_statuses': {'default': ['resolved',
+                                                                                   'closed'],
+                                                                       'items': {'enum': ['open',
                                                                                           'in_progress',
                                                                                           'resolved',
                                                                                           'closed',
@@ -222,8 +224,13 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                  'minLength': 1,
                                                  'type': 'string'},
                            'disk': {'additionalProperties': False,
-                                    'properties': {'crit_percent': {'$ref': '#/$defs/percent'},
-                                                   'forecast_window_days': {'description': 'How '
+                                    'description': 'inode_warn_percent and inode_crit_percent '
+                                                   'default to warn_percent and crit_percent (a '
+                                                   'check in the code, as is warn <= crit).',
+                                    'properties': {'crit_percent': {'$ref': '#/$defs/percent',
+                                                                    'default': 95},
+                                                   'forecast_window_days': {'default': 7,
+                                                                            'description': 'How '
                                                                                            'far '
                                                                                            'back '
                                                                                            'the '
@@ -244,9 +251,23 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                                             'type': 'number'},
                                                    'inode_crit_percent': {'$ref': '#/$defs/percent'},
                                                    'inode_warn_percent': {'$ref': '#/$defs/percent'},
-                                                   'min_free_bytes': {'minimum': 0,
+                                                   'min_free_bytes': {'description': 'Critical '
+                                                                                     'below this '
+                                                                                     'many free '
+                                                                                     'bytes (no '
+                                                                                     'floor by '
+                                                                                     'default).',
+                                                                      'minimum': 0,
                                                                       'type': 'integer'},
-                                                   'targets': {'items': {'additionalProperties': False,
+                                                   'targets': {'default': [],
+                                                               'description': 'Filesystems to '
+                                                                              'check besides those '
+                                                                              'holding the '
+                                                                              'configured paths; a '
+                                                                              "target's unset "
+                                                                              'thresholds come '
+                                                                              'from the section.',
+                                                               'items': {'additionalProperties': False,
                                                                          'properties': {'crit_percent': {'$ref': '#/$defs/percent'},
                                                                                         'inode_crit_percent': {'$ref': '#/$defs/percent'},
                                                                                         'inode_warn_percent': {'$ref': '#/$defs/percent'},
@@ -260,10 +281,12 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                                          'type': 'object'},
                                                                'type': 'array'},
                                                    'textfile_dir': {'$ref': '#/$defs/path'},
-                                                   'warn_percent': {'$ref': '#/$defs/percent'}},
+                                                   'warn_percent': {'$ref': '#/$defs/percent',
+                                                                    'default': 85}},
                                     'type': 'object'},
                            'legacy': {'additionalProperties': False,
-                                      'properties': {'created_by': {'minLength': 1,
+                                      'properties': {'created_by': {'default': 'imgops',
+                                                                    'minLength': 1,
                                                                     'type': 'string'},
                                                      'host': {'description': "Names this host's "
                                                                              'rows in '
@@ -272,26 +295,37 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                                              'name).',
                                                               'minLength': 1,
                                                               'type': 'string'},
-                                                     'stage_mode': {'enum': ['hardlink',
+                                                     'stage_mode': {'default': 'hardlink',
+                                                                    'enum': ['hardlink',
                                                                              'copy',
                                                                              'symlink']}},
                                       'type': 'object'},
-                           'lock_timeout_seconds': {'description': 'How long a job waits for '
+                           'lock_timeout_seconds': {'default': 30,
+                                                    'description': 'How long a job waits for '
                                                                    'another run of itself before '
                                                                    'giving up.',
                                                     'minimum': 0,
                                                     'type': 'number'},
-                           'log_level': {'enum': ['debug', 'info', 'warning', 'error']},
+                           'log_level': {'default': 'info',
+                                         'enum': ['debug', 'info', 'warning', 'error']},
                            'paths': {'additionalProperties': False,
+                                     'description': 'Unset paths default from platform_config; '
+                                                    "else state_dir resolves against this file's "
+                                                    'folder, legacy_root against the '
+                                                    "platform_config folder (or this file's), "
+                                                    'thumbnails_dir against outputs_dir.',
                                      'properties': {'bug_reports_dir': {'$ref': '#/$defs/path'},
                                                     'checkpoint_dir': {'$ref': '#/$defs/path'},
-                                                    'legacy_root': {'$ref': '#/$defs/path'},
+                                                    'legacy_root': {'$ref': '#/$defs/path',
+                                                                    'default': 'data/legacy'},
                                                     'outputs_dir': {'$ref': '#/$defs/path'},
                                                     'reference_packs_dir': {'$ref': '#/$defs/path'},
                                                     'scraped_dir': {'$ref': '#/$defs/path'},
                                                     'sets_dir': {'$ref': '#/$defs/path'},
-                                                    'state_dir': {'$ref': '#/$defs/path'},
-                                                    'thumbnails_dir': {'$ref': '#/$defs/path'},
+                                                    'state_dir': {'$ref': '#/$defs/path',
+                                                                  'default': 'state'},
+                                                    'thumbnails_dir': {'$ref': '#/$defs/path',
+                                                                       'default': 'thumbnails'},
                                                     'training_dataset_dir': {'$ref': '#/$defs/path'}},
                                      'type': 'object'},
                            'platform_config': {'description': "The server's config.yaml; paths "
@@ -299,7 +333,8 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                'minLength': 1,
                                                'type': 'string'},
                            'purge': {'additionalProperties': False,
-                                     'properties': {'clear_missing': {'description': 'Clear the '
+                                     'properties': {'clear_missing': {'default': False,
+                                                                      'description': 'Clear the '
                                                                                      'row of an '
                                                                                      'aged job '
                                                                                      'whose paths '
@@ -310,21 +345,23 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                                                      'that is the '
                                                                                      'sole holder '
                                                                                      'of its roots '
-                                                                                     '(default '
-                                                                                     'false: on a '
-                                                                                     'fleet the '
+                                                                                     '(not by '
+                                                                                     'default: on '
+                                                                                     'a fleet the '
                                                                                      'paths may '
                                                                                      'live on '
                                                                                      'another '
                                                                                      'host).',
                                                                       'type': 'boolean'},
-                                                    'orphans': {'description': 'Also remove '
+                                                    'orphans': {'default': False,
+                                                                'description': 'Also remove '
                                                                                'folders in the '
                                                                                'roots that no row '
                                                                                'names, older than '
                                                                                'the window.',
                                                                 'type': 'boolean'},
-                                                    'purge_checkpoints': {'description': 'Also '
+                                                    'purge_checkpoints': {'default': False,
+                                                                          'description': 'Also '
                                                                                          'remove '
                                                                                          'old '
                                                                                          "runs' "
@@ -333,7 +370,8 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                                                          '(normally '
                                                                                          'kept).',
                                                                           'type': 'boolean'},
-                                                    'workers': {'description': 'Threads removing '
+                                                    'workers': {'default': 4,
+                                                                'description': 'Threads removing '
                                                                                'folders in '
                                                                                'parallel; rows are '
                                                                                'still updated one '
@@ -344,19 +382,31 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                                 'type': 'integer'}},
                                      'type': 'object'},
                            'retention': {'additionalProperties': False,
-                                         'properties': {'bug_reports_days': {'$ref': '#/$defs/days'},
-                                                        'scrape_days': {'$ref': '#/$defs/days'},
-                                                        'training_days': {'$ref': '#/$defs/days'}},
+                                         'description': "Without bug_reports_days, the server's "
+                                                        'bug_reports.retention_days (from '
+                                                        'platform_config) wins over its default.',
+                                         'properties': {'bug_reports_days': {'$ref': '#/$defs/days',
+                                                                             'default': 30},
+                                                        'scrape_days': {'$ref': '#/$defs/days',
+                                                                        'default': 30},
+                                                        'training_days': {'$ref': '#/$defs/days',
+                                                                          'default': 30}},
                                          'type': 'object'},
                            'sets': {'additionalProperties': False,
-                                    'properties': {'created_by': {'minLength': 1, 'type': 'string'},
-                                                   'prune': {'type': 'boolean'}},
+                                    'properties': {'created_by': {'default': 'imgops',
+                                                                  'minLength': 1,
+                                                                  'type': 'string'},
+                                                   'prune': {'default': False, 'type': 'boolean'}},
                                     'type': 'object'},
                            'thumbnails': {'additionalProperties': False,
-                                          'properties': {'max_attempts': {'minimum': 1,
+                                          'properties': {'max_attempts': {'default': 3,
+                                                                          'minimum': 1,
                                                                           'type': 'integer'},
-                                                         'size': {'minimum': 16, 'type': 'integer'},
-                                                         'workers': {'minimum': 1,
+                                                         'size': {'default': 256,
+                                                                  'minimum': 16,
+                                                                  'type': 'integer'},
+                                                         'workers': {'default': 2,
+                                                                     'minimum': 1,
                                                                      'type': 'integer'}},
                                           'type': 'object'}},
             'title': 'imgops configuration',

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import PATH_KEYS, Config
+from ..config import Config, DiskSection, Thresholds
 from ..fs import job_lock
 from ..jsonlog import log_event
 from ..result import JobResult
 from . import forecast as fc
 from .textfile import Metric, write_textfile
-from .thresholds import SEVERITIES, evaluate, thresholds_for, worst
+from .thresholds import SEVERITIES, evaluate, worst
 from .usage import measure, mount_point
 
 _LOG_LEVELS = {"ok": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL, "unknown": logging.ERROR}
@@ -29,7 +29,7 @@ _LOG_LEVELS = {"ok": logging.INFO, "warning": logging.WARNING, "critical": loggi
 class Target:
     label: str
     path: Path
-    settings: dict[str, Any]
+    thresholds: Thresholds
 
 
 def collect_targets(config: Config) -> list[Target]:
@@ -37,26 +37,22 @@ def collect_targets(config: Config) -> list[Target]:
 
     imgops' own ``state_dir`` is not a platform root and is left out.
     """
-    targets = [
-        Target(entry.get("label") or str(entry["path"]), Path(entry["path"]), entry)
-        for entry in config.section("disk")["targets"]
-    ]
+    targets = [Target(entry.label or str(entry.path), entry.path, entry.thresholds) for entry in config.disk.targets]
     covered = {mount_point(t.path) for t in targets if t.path.exists()}
-    for key in PATH_KEYS:
-        path = config.paths.get(key) if key != "state_dir" else None
-        if path is None or not path.exists():
+    for key, path in config.paths.configured().items():
+        if key == "state_dir" or not path.exists():
             continue
         mount = mount_point(path)
         if mount not in covered:
             covered.add(mount)
-            targets.append(Target(key, path, {}))
+            targets.append(Target(key, path, config.disk.thresholds))
     return targets
 
 
 def _check_target(
-    target: Target, section: dict[str, Any], history: dict[str, list[list[float]]], now: float
+    target: Target, section: DiskSection, history: dict[str, list[list[float]]], now: float
 ) -> dict[str, Any]:
-    limits = thresholds_for(section, target.settings)
+    limits = target.thresholds
     entry: dict[str, Any] = {"target": target.label, "path": str(target.path), "thresholds": limits.to_dict()}
     try:
         usage = measure(target.path)
@@ -64,7 +60,7 @@ def _check_target(
         reason = f"cannot read {target.path}: {exc.strerror}"
         return {**entry, "mount": None, "severity": "unknown", "reasons": [reason]}
     severity, reasons = evaluate(usage, limits)
-    samples = fc.record(history, str(usage.mount), now, usage.used_bytes, float(section["forecast_window_days"]))
+    samples = fc.record(history, str(usage.mount), now, usage.used_bytes, section.forecast_window_days)
     outlook = fc.forecast(samples, usage.free_bytes)
     return {
         **entry,
@@ -85,7 +81,7 @@ def _check_target(
 
 def run_disk_check(config: Config, *, dry_run: bool = False, now: datetime | None = None) -> JobResult:
     """Check every target; log one line each; write metrics and history unless ``dry_run``."""
-    section = config.section("disk")
+    section = config.disk
     result = JobResult(job="disk", dry_run=dry_run)
     stamp = (now or datetime.now(UTC)).timestamp()
     history_path = config.state_dir / fc.HISTORY_FILE
@@ -102,8 +98,8 @@ def run_disk_check(config: Config, *, dry_run: bool = False, now: datetime | Non
         textfile = None
         if not dry_run:
             fc.save_history(history_path, history)
-            if section.get("textfile_dir"):
-                textfile = write_textfile(Path(section["textfile_dir"]), "imgops_disk", _metrics(checked, stamp))
+            if section.textfile_dir:
+                textfile = write_textfile(section.textfile_dir, "imgops_disk", _metrics(checked, stamp))
     severities = [entry["severity"] for entry in checked]
     result.summary = {
         "severity": worst(severities),

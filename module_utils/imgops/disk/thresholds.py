@@ -1,43 +1,11 @@
-"""Thresholds per target and the severity they give a filesystem's usage."""
+"""The severity a filesystem's usage has under its thresholds (``config.Thresholds``, set per target)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
+from ..config import Thresholds
 from .usage import FilesystemUsage
 
 SEVERITIES = ("ok", "warning", "critical", "unknown")  # index = Nagios exit code
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Percent thresholds for space and inodes, and an absolute floor of free bytes (critical below)."""
-
-    warn_percent: float
-    crit_percent: float
-    inode_warn_percent: float
-    inode_crit_percent: float
-    min_free_bytes: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def thresholds_for(section: dict[str, Any], target: dict[str, Any]) -> Thresholds:
-    """A target's own keys win over the ``disk`` section's; inode thresholds default to the space ones."""
-
-    def pick(key: str, fallback: Any = None) -> Any:
-        return target.get(key, section.get(key, fallback))
-
-    warn, crit = pick("warn_percent"), pick("crit_percent")
-    return Thresholds(
-        warn_percent=warn,
-        crit_percent=crit,
-        inode_warn_percent=pick("inode_warn_percent", warn),
-        inode_crit_percent=pick("inode_crit_percent", crit),
-        min_free_bytes=pick("min_free_bytes"),
-    )
 
 
 def worst(severities: list[str]) -> str:

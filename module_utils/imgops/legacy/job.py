@@ -67,18 +67,17 @@ class _Run:
 
 def import_host(config: Config) -> str:
     """The name this host's imports and thumbnail jobs go by: ``legacy.host``, else the host name."""
-    return config.section("legacy").get("host") or socket.gethostname()
+    return config.legacy.host or socket.gethostname()
 
 
 @reports_database_errors
 def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = False) -> JobResult:
     """Import the legacy images; in a dry run report the full plan and write nothing."""
-    section = config.section("legacy")
-    mode = mode or section["stage_mode"]
+    mode = mode or config.legacy.stage_mode
     if mode not in PLACE_MODES:
         raise ConfigError(f"legacy stage mode {mode!r} is not one of {', '.join(PLACE_MODES)}", key="legacy.stage_mode")
-    outputs_dir = config.paths.get("outputs_dir")
-    packs_dir = config.paths.get("reference_packs_dir")
+    outputs_dir = config.paths.outputs_dir
+    packs_dir = config.paths.reference_packs_dir
     if outputs_dir is None and packs_dir is None:
         config.path("outputs_dir")
     legacy_root = config.path("legacy_root")
@@ -94,8 +93,8 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
             ctx = IngestContext(
                 host=host,
                 legacy_root=legacy_root,
-                created_by=section["created_by"],
-                max_attempts=config.section("thumbnails")["max_attempts"],
+                created_by=config.legacy.created_by,
+                max_attempts=config.thumbnails.max_attempts,
                 imgops_tables=tables_ready,
             )
             run = _Run(JobResult(job="legacy", dry_run=dry_run))

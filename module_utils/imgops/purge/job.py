@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from ..config import Config
+from ..config import Config, PurgeSection
 from ..db import check_connection, make_engine, transaction, utcnow
 from ..disk.textfile import Metric, write_textfile
 from ..disk.usage import measure, mount_point
@@ -73,7 +73,7 @@ def _plan(
     config: Config,
     kind: str,
     days: int,
-    options: dict[str, Any],
+    options: PurgeSection,
     now: datetime,
     dry_run: bool,
     finish: set[str],
@@ -85,17 +85,17 @@ def _plan(
             orphan_roots = [config.path("scraped_dir")]
         else:
             dataset_dir, checkpoint_dir = config.path("training_dataset_dir"), config.path("checkpoint_dir")
-            plan_training(session, dataset_dir, checkpoint_dir, plan, now, options["purge_checkpoints"])
+            plan_training(session, dataset_dir, checkpoint_dir, plan, now, options.purge_checkpoints)
             orphan_roots = [dataset_dir]
-        if options["orphans"]:
+        if options.orphans:
             for root in orphan_roots:
                 plan_orphans(session, kind, root, plan, now)
-    measure_paths(plan, sizes=dry_run, finish=finish, clear_missing=options["clear_missing"])
+    measure_paths(plan, sizes=dry_run, finish=finish, clear_missing=options.clear_missing)
     return plan
 
 
 def _run_kind(
-    engine: Engine, config: Config, kind: str, days: int, options: dict[str, Any], result: JobResult, now: datetime
+    engine: Engine, config: Config, kind: str, days: int, options: PurgeSection, result: JobResult, now: datetime
 ) -> _KindOutcome:
     outcome = _KindOutcome(kind)
     roots = _roots(config, kind)
@@ -111,7 +111,7 @@ def _run_kind(
         if not result.dry_run:  # before any removal: rows this host is about to clear
             write_journal(config.state_dir, kind, journaled | {item.row for item in plan.items if item.row})
         statuses = execute_plan(
-            engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options["workers"]
+            engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options.workers
         )
         if not result.dry_run:  # every row is updated, or its paths are still here for the next run
             write_journal(config.state_dir, kind, set())
@@ -163,20 +163,18 @@ def run_purge(
     default to the ``purge`` section of the configuration."""
     if kind not in PURGE_KINDS:
         raise ValueError(f"unknown purge kind {kind!r}; expected one of {PURGE_KINDS}")
-    section = config.section("purge")
-    options = {
-        "orphans": section["orphans"] if orphans is None else orphans,
-        "purge_checkpoints": section["purge_checkpoints"] if purge_checkpoints is None else purge_checkpoints,
-        "workers": int(section["workers"]),
-        "clear_missing": bool(section["clear_missing"]),
-    }
+    options = replace(
+        config.purge,
+        orphans=config.purge.orphans if orphans is None else orphans,
+        purge_checkpoints=config.purge.purge_checkpoints if purge_checkpoints is None else purge_checkpoints,
+    )
     now = now or utcnow()
     kinds = ("scrape", "training") if kind == "all" else (kind,)
-    retention = config.section("retention")
-    days = {k: int(retention[f"{k}_days"]) for k in kinds}
+    windows = {"scrape": config.retention.scrape_days, "training": config.retention.training_days}
+    days = {k: windows[k] for k in kinds}
     result = JobResult(job="purge", dry_run=dry_run)
     outcomes: list[_KindOutcome] = []
-    textfile_dir = config.section("disk").get("textfile_dir")
+    textfile_dir = config.disk.textfile_dir
     absent = {k: why for k in kinds if days[k] > 0 and (why := _absent_root(config, k, explicit=kind != "all"))}
     enabled = [k for k in kinds if days[k] > 0 and k not in absent]
     if enabled:
@@ -199,7 +197,7 @@ def run_purge(
 def _summary(
     kinds: tuple[str, ...],
     days: dict[str, int],
-    options: dict[str, Any],
+    options: PurgeSection,
     outcomes: list[_KindOutcome],
     textfile_dir: Path | None,
 ) -> dict[str, Any]:
@@ -213,8 +211,8 @@ def _summary(
         "kinds": list(kinds),
         "disabled": [k for k in kinds if days[k] == 0],
         "retention_days": days,
-        "orphans": options["orphans"],
-        "purge_checkpoints": options["purge_checkpoints"],
+        "orphans": options.orphans,
+        "purge_checkpoints": options.purge_checkpoints,
         "paths_removed": sum(o.paths_removed for o in outcomes),
         "rows_updated": sum(o.rows_updated for o in outcomes),
         "refused": sum(o.refused for o in outcomes),

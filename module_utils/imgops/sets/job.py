@@ -29,9 +29,8 @@ def run_sets(
     config: Config, *, prune: bool | None = None, created_by: str | None = None, dry_run: bool = False
 ) -> JobResult:
     """Import or refresh every set of ``<sets_dir>/config.yaml`` as a set-template album."""
-    settings = config.section("sets")
-    prune = settings["prune"] if prune is None else prune
-    created_by = created_by or settings["created_by"]
+    prune = config.sets.prune if prune is None else prune
+    created_by = created_by or config.sets.created_by
     sets_dir = config.path("sets_dir")
     result = JobResult(job=JOB, dry_run=dry_run)
     result.summary = {"sets_dir": str(sets_dir), "sets": 0, "created": 0, "updated": 0, "adopted": 0,
