@@ -29,7 +29,7 @@ from .db.models import Image
 from .db.schema import ensure_imgops_schema
 from .errors import reports_database_errors
 from .fs import atomic_write_bytes, job_lock
-from .legacy.job import import_host
+from .host import host_name
 from .result import JobResult
 
 KIND = "thumbnail"
@@ -75,7 +75,7 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
     section = config.section("thumbnails")
     thumbnails_dir = config.path("thumbnails_dir")
     result = JobResult(job="thumbnails", dry_run=dry_run)
-    host = import_host(config)
+    host = host_name(config)
     worker = f"{host}:{os.getpid()}"
     engine = make_engine(config.require_database_url())
     counts = {"done": 0, "failed": 0, "retrying": 0, "pending": 0}

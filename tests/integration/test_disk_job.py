@@ -16,7 +16,7 @@ import yaml
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.disk import run_disk_check
-from imgops.disk.usage import measure
+from imgops.fs.usage import measure
 
 MIB = 1024 * 1024
 

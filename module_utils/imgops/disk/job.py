@@ -15,12 +15,12 @@ from typing import Any
 
 from ..config import PATH_KEYS, Config
 from ..fs import job_lock
+from ..fs.usage import measure, mount_point
 from ..jsonlog import log_event
+from ..metrics import Metric, write_textfile
 from ..result import JobResult
 from . import forecast as fc
-from .textfile import Metric, write_textfile
 from .thresholds import SEVERITIES, evaluate, thresholds_for, worst
-from .usage import measure, mount_point
 
 _LOG_LEVELS = {"ok": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL, "unknown": logging.ERROR}
 

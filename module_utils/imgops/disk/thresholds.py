@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .usage import FilesystemUsage
+from ..fs.usage import FilesystemUsage
 
 SEVERITIES = ("ok", "warning", "critical", "unknown")  # index = Nagios exit code
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from ..db.models import MigrationHistory
 from ..db.schema import ensure_imgops_schema, missing_platform_tables
 from ..errors import ConfigError, DatabaseError, reports_database_errors
 from ..fs import PLACE_MODES, fsync_dir, job_lock
+from ..host import host_name
 from ..jsonlog import log_event
 from ..result import JobResult
 from .albums import AlbumSpec, album_spec, resolve_albums
@@ -65,11 +65,6 @@ class _Run:
         self.notice(f"skipped {shown(path)}: {reason}", path=shown(path), reason=reason)
 
 
-def import_host(config: Config) -> str:
-    """The name this host's imports and thumbnail jobs go by: ``legacy.host``, else the host name."""
-    return config.section("legacy").get("host") or socket.gethostname()
-
-
 @reports_database_errors
 def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = False) -> JobResult:
     """Import the legacy images; in a dry run report the full plan and write nothing."""
@@ -82,7 +77,7 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
     if outputs_dir is None and packs_dir is None:
         config.path("outputs_dir")
     legacy_root = config.path("legacy_root")
-    host = import_host(config)
+    host = host_name(config)
     engine = make_engine(config.require_database_url())
     try:
         check_connection(engine)

@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 
 from ..config import Config
 from ..db import check_connection, make_engine, transaction, utcnow
-from ..disk.textfile import Metric, write_textfile
-from ..disk.usage import measure, mount_point
 from ..errors import ConfigError, reports_database_errors
 from ..fs import job_lock
+from ..fs.usage import measure, mount_point
+from ..metrics import Metric, write_textfile
 from ..result import JobResult
 from .execute import execute_plan, report_refusal
 from .journal import read_journal, write_journal
