@@ -23,7 +23,7 @@ from PIL import ImageOps
 from sqlalchemy import Engine, bindparam, select, update
 
 from .config import Config
-from .db import check_connection, make_engine, migrations, transaction, utcnow
+from .db import connected_engine, migrations, transaction, utcnow
 from .db.imgops_tables import queue
 from .db.models import Image
 from .db.schema import ensure_imgops_schema
@@ -77,24 +77,19 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
     result = JobResult(job="thumbnails", dry_run=dry_run)
     host = host_name(config)
     worker = f"{host}:{os.getpid()}"
-    engine = make_engine(config.require_database_url())
     counts = {"done": 0, "failed": 0, "retrying": 0, "pending": 0}
-    try:
-        check_connection(engine)
-        with job_lock(config.state_dir, "thumbnails", config.lock_timeout_seconds):
-            if dry_run:
-                ready = not migrations.plan(engine).pending
-                pending = len(_pending_ids(engine, host)) if ready else 0
-                counts["pending"] = pending if limit is None else min(pending, limit)
-                if counts["pending"]:
-                    result.act("write_thumbnails", str(thumbnails_dir), count=counts["pending"])
-            else:
-                ensure_imgops_schema(engine, config)
-                _reclaim(engine, host)
-                _work(engine, config, thumbnails_dir, worker, host, limit, counts, result)
-                counts["pending"] = len(_pending_ids(engine, host))
-    finally:
-        engine.dispose()
+    with connected_engine(config) as engine, job_lock(config.state_dir, "thumbnails", config.lock_timeout_seconds):
+        if dry_run:
+            ready = not migrations.plan(engine).pending
+            pending = len(_pending_ids(engine, host)) if ready else 0
+            counts["pending"] = pending if limit is None else min(pending, limit)
+            if counts["pending"]:
+                result.act("write_thumbnails", str(thumbnails_dir), count=counts["pending"])
+        else:
+            ensure_imgops_schema(engine, config)
+            _reclaim(engine, host)
+            _work(engine, config, thumbnails_dir, worker, host, limit, counts, result)
+            counts["pending"] = len(_pending_ids(engine, host))
     result.summary = {
         "thumbnails_dir": str(thumbnails_dir),
         "size": section["size"],

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ..config import Config
-from ..db import check_connection, make_engine, transaction, utcnow
+from ..db import connected_engine, transaction, utcnow
 from ..errors import ConfigError, reports_database_errors
 from ..fs import job_lock
 from ..fs.usage import measure, mount_point
@@ -180,16 +180,12 @@ def run_purge(
     absent = {k: why for k in kinds if days[k] > 0 and (why := _absent_root(config, k, explicit=kind != "all"))}
     enabled = [k for k in kinds if days[k] > 0 and k not in absent]
     if enabled:
-        engine = make_engine(config.require_database_url())
-        try:
-            check_connection(engine)
+        with connected_engine(config) as engine:
             for k in enabled:
                 outcome = _run_kind(engine, config, k, days[k], options, result, now)
                 outcomes.append(outcome)
                 if textfile_dir and not dry_run:
                     write_textfile(Path(textfile_dir), f"imgops_purge_{k}", _metrics(outcome, now))
-        finally:
-            engine.dispose()
     result.summary = _summary(kinds, days, options, outcomes, textfile_dir if outcomes and not dry_run else None)
     result.summary["absent"] = absent
     _set_diff(result)

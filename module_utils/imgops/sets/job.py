@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, text
 
 from ..config import Config
-from ..db.engine import check_connection, make_engine, utcnow
-from ..db.models import SET_TEMPLATE_COLUMNS, MigrationHistory
+from ..db.engine import connected_engine
+from ..db.history import ensure_record
+from ..db.models import SET_TEMPLATE_COLUMNS
 from ..errors import reports_database_errors
 from ..fs import job_lock
 from ..jsonlog import log_event
@@ -36,9 +37,7 @@ def run_sets(
     result = JobResult(job=JOB, dry_run=dry_run)
     result.summary = {"sets_dir": str(sets_dir), "sets": 0, "created": 0, "updated": 0, "adopted": 0,
                       "unchanged": 0, "removed": [], "pruned": 0, "columns_added": []}  # fmt: skip
-    engine = make_engine(config.require_database_url())
-    try:
-        check_connection(engine)
+    with connected_engine(config) as engine:
         with engine.connect() as connection:
             known = known_fingerprints(connection)
         config_sha256 = config_digest(sets_dir)  # read before the sets: a change after it can only miss the record
@@ -63,8 +62,6 @@ def run_sets(
                 transaction.commit()
                 if config_sha256 is not None:
                     write_record(config.state_dir, sets_dir, config_sha256, [*templates, *unchanged])
-    finally:
-        engine.dispose()
     if result.changed and not dry_run:
         log_event("sets_synced", **{k: v for k, v in result.summary.items() if k != "removed"})
     return result
@@ -122,11 +119,4 @@ def _sync(connection: Connection, result: JobResult, templates: list[SetTemplate
 
 
 def _record_history(connection: Connection, summary: dict[str, Any]) -> None:
-    history = MigrationHistory.__table__
-    now = utcnow()
-    details = json.dumps(summary, sort_keys=True)
-    existing = connection.execute(select(history.c.id).where(history.c.name == HISTORY_NAME)).scalar()
-    if existing is None:
-        connection.execute(insert(history).values(name=HISTORY_NAME, applied_at=now, last_run_at=now, details=details))
-    else:
-        connection.execute(update(history).where(history.c.id == existing).values(last_run_at=now, details=details))
+    ensure_record(connection, HISTORY_NAME, json.dumps(summary, sort_keys=True), refresh_timestamp=True)
