@@ -49,6 +49,7 @@ SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "thumbnails": {"size": 256, "max_attempts": 3, "workers": 2},
     "purge": {"orphans": False, "purge_checkpoints": False, "workers": 4, "clear_missing": False},
     "bugs": {"expire_statuses": ["resolved", "closed"]},
+    "metrics": {"textfile_dir": None},
 }
 
 
@@ -126,6 +127,8 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
     disk["targets"] = [{**target, "path": _absolute(target["path"], base)} for target in disk.get("targets", [])]
     if "textfile_dir" in disk:
         disk["textfile_dir"] = _absolute(disk["textfile_dir"], base)
+    if sections["metrics"]["textfile_dir"] is not None:
+        sections["metrics"]["textfile_dir"] = _absolute(sections["metrics"]["textfile_dir"], base)
     _check_threshold_order(disk, where)
     if "archive_dir" in sections["bugs"]:
         sections["bugs"]["archive_dir"] = _absolute(sections["bugs"]["archive_dir"], base)

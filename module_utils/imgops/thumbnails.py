@@ -30,6 +30,7 @@ from .db.schema import ensure_imgops_schema
 from .errors import reports_database_errors
 from .fs import atomic_write_bytes, job_lock
 from .host import host_name
+from .metrics import Metric, records_metrics
 from .result import JobResult
 
 KIND = "thumbnail"
@@ -69,6 +70,7 @@ def thumbnail_name(filename: str) -> str:
     return f"{Path(filename).stem}.jpg"
 
 
+@records_metrics("thumbnails")
 @reports_database_errors
 def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = False) -> JobResult:
     """Render pending thumbnails (at most ``limit``); a dry run counts them and writes nothing."""
@@ -90,6 +92,7 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
             _reclaim(engine, host)
             _work(engine, config, thumbnails_dir, worker, host, limit, counts, result)
             counts["pending"] = len(_pending_ids(engine, host))
+            result.metrics["imgops_thumbnails"] = _metrics(counts, len(_pending_ids(engine, host, "failed")))
     result.summary = {
         "thumbnails_dir": str(thumbnails_dir),
         "size": section["size"],
@@ -105,11 +108,25 @@ def _for_host(payload: str, host: str) -> bool:
     return json.loads(payload).get("host") == host
 
 
-def _pending_ids(engine: Engine, host: str) -> list[int]:
-    """This host's pending thumbnail jobs."""
+def _metrics(counts: dict[str, int], failed_jobs: int) -> list[Metric]:
+    figures = [
+        ("imgops_thumbnails_queue_pending", "This host's thumbnail jobs waiting in the queue.", counts["pending"]),
+        ("imgops_thumbnails_queue_failed", "This host's thumbnail jobs failed for good.", failed_jobs),
+        ("imgops_thumbnails_rendered", "Thumbnails written by the last run.", counts["done"]),
+    ]
+    metrics = []
+    for name, help_text, value in figures:
+        metric = Metric(name, help_text)
+        metric.add(value)
+        metrics.append(metric)
+    return metrics
+
+
+def _pending_ids(engine: Engine, host: str, status: str = "pending") -> list[int]:
+    """This host's thumbnail jobs in ``status`` (pending unless asked)."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(queue.c.id, queue.c.payload).where(queue.c.kind == KIND, queue.c.status == "pending")
+            select(queue.c.id, queue.c.payload).where(queue.c.kind == KIND, queue.c.status == status)
         )
         return [row.id for row in rows if _for_host(row.payload, host)]
 

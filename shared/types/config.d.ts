@@ -45,6 +45,15 @@ export interface Config {
     training_days?: Days;
     bug_reports_days?: Days;
   };
+  /**
+   * Prometheus metrics every job writes after a real run (docs/metrics.md).
+   */
+  metrics?: {
+    /**
+     * node_exporter's textfile collector folder (Debian: /var/lib/prometheus/node-exporter); null: no metrics. disk.textfile_dir is read as an older name for it.
+     */
+    textfile_dir?: Path | null;
+  };
   disk?: {
     warn_percent?: Percent;
     crit_percent?: Percent;

@@ -282,6 +282,26 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                     'minimum': 0,
                                                     'type': 'number'},
                            'log_level': {'enum': ['debug', 'info', 'warning', 'error']},
+                           'metrics': {'additionalProperties': False,
+                                       'description': 'Prometheus metrics every job writes after a '
+                                                      'real run (docs/metrics.md).',
+                                       'properties': {'textfile_dir': {'anyOf': [{'$ref': '#/$defs/path'},
+                                                                                 {'type': 'null'}],
+                                                                       'default': None,
+                                                                       'description': "node_exporter's "
+                                                                                      'textfile '
+                                                                                      'collector '
+                                                                                      'folder '
+                                                                                      '(Debian: '
+                                                                                      '/var/lib/prometheus/node-exporter); '
+                                                                                      'null: no '
+                                                                                      'metrics. '
+                                                                                      'disk.textfile_dir '
+                                                                                      'is read as '
+                                                                                      'an older '
+                                                                                      'name for '
+                                                                                      'it.'}},
+                                       'type': 'object'},
                            'paths': {'additionalProperties': False,
                                      'properties': {'bug_reports_dir': {'$ref': '#/$defs/path'},
                                                     'checkpoint_dir': {'$ref': '#/$defs/path'},

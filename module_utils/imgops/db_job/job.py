@@ -7,11 +7,13 @@ from ..db import migrations
 from ..db.engine import connected_engine, redact_url
 from ..db.schema import create_platform_tables, ensure_imgops_schema, missing_platform_tables
 from ..errors import reports_database_errors
+from ..metrics import records_metrics
 from ..result import JobResult
 
 DB_ACTIONS = ("status", "init", "upgrade")
 
 
+@records_metrics("db")
 @reports_database_errors
 def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> JobResult:
     """``status`` changes nothing; ``upgrade`` applies imgops migrations; ``init`` also creates platform tables."""

@@ -29,6 +29,7 @@ from ..errors import ConfigError, DatabaseError, reports_database_errors
 from ..fs import PLACE_MODES, fsync_dir, job_lock
 from ..host import host_name
 from ..jsonlog import log_event
+from ..metrics import Metric, records_metrics
 from ..result import JobResult
 from .albums import AlbumSpec, album_spec, resolve_albums
 from .collect import SourceFile, collect, shown
@@ -65,6 +66,7 @@ class _Run:
         self.notice(f"skipped {shown(path)}: {reason}", path=shown(path), reason=reason)
 
 
+@records_metrics("legacy")
 @reports_database_errors
 def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = False) -> JobResult:
     """Import the legacy images; in a dry run report the full plan and write nothing."""
@@ -105,6 +107,9 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
                         _import_batch(batch, names, run, ctx, mode, packs_dir, session_for, dry_run)
             _manifests(engine, run, ctx, dry_run)
     _finish(run, host, legacy_root, mode)
+    imported = Metric("imgops_legacy_images_imported", "Images the last run added to the platform.")
+    imported.add(run.result.summary["ingested"])
+    run.result.metrics["imgops_legacy"] = [imported]
     if run.result.changed and not dry_run:
         _record_history(config, host, run.result)
     return run.result

@@ -14,6 +14,7 @@ from ..db.models import SET_TEMPLATE_COLUMNS
 from ..errors import reports_database_errors
 from ..fs import job_lock
 from ..jsonlog import log_event
+from ..metrics import Metric, records_metrics
 from ..result import JobResult
 from .load import SetTemplate, load_sets
 from .record import config_digest, unchanged_since_record, write_record
@@ -25,6 +26,7 @@ HISTORY_NAME = "sets_to_albums"
 _ADVISORY_LOCK_KEY = 0x696D676F7073_01  # serialises set syncs across hosts on PostgreSQL
 
 
+@records_metrics("sets")
 @reports_database_errors
 def run_sets(
     config: Config, *, prune: bool | None = None, created_by: str | None = None, dry_run: bool = False
@@ -44,6 +46,7 @@ def run_sets(
         quick = unchanged_since_record(config.state_dir, sets_dir, config_sha256, known)
         if quick is not None:
             result.summary["sets"] = result.summary["unchanged"] = len(quick)
+            result.metrics["imgops_sets"] = _metrics(result.summary)
             return result
         templates, unchanged, problems = load_sets(sets_dir, known)
         result.summary["sets"] = len(templates) + len(unchanged)
@@ -62,9 +65,16 @@ def run_sets(
                 transaction.commit()
                 if config_sha256 is not None:
                     write_record(config.state_dir, sets_dir, config_sha256, [*templates, *unchanged])
+    result.metrics["imgops_sets"] = _metrics(result.summary)
     if result.changed and not dry_run:
         log_event("sets_synced", **{k: v for k, v in result.summary.items() if k != "removed"})
     return result
+
+
+def _metrics(summary: dict[str, Any]) -> list[Metric]:
+    changed = Metric("imgops_sets_templates_changed", "Set-template albums created, updated or pruned by the last run.")
+    changed.add(sum(summary[key] for key in ("created", "updated", "pruned")))
+    return [changed]
 
 
 def _sync(connection: Connection, result: JobResult, templates: list[SetTemplate], all_keys: set[str], *,
