@@ -83,7 +83,7 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
     with connected_engine(config) as engine, job_lock(config.state_dir, "thumbnails", config.lock_timeout_seconds):
         if dry_run:
             ready = not migrations.plan(engine).pending
-            pending = len(_pending_ids(engine, host)) if ready else 0
+            pending = len(_host_job_ids(engine, host)) if ready else 0
             counts["pending"] = pending if limit is None else min(pending, limit)
             if counts["pending"]:
                 result.act("write_thumbnails", str(thumbnails_dir), count=counts["pending"])
@@ -91,8 +91,8 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
             ensure_imgops_schema(engine, config)
             _reclaim(engine, host)
             _work(engine, config, thumbnails_dir, worker, host, limit, counts, result)
-            counts["pending"] = len(_pending_ids(engine, host))
-            result.metrics["imgops_thumbnails"] = _metrics(counts, len(_pending_ids(engine, host, "failed")))
+            counts["pending"] = len(_host_job_ids(engine, host))
+            result.metrics["imgops_thumbnails"] = _metrics(counts, len(_host_job_ids(engine, host, "failed")))
     result.summary = {
         "thumbnails_dir": str(thumbnails_dir),
         "size": section["size"],
@@ -122,7 +122,7 @@ def _metrics(counts: dict[str, int], failed_jobs: int) -> list[Metric]:
     return metrics
 
 
-def _pending_ids(engine: Engine, host: str, status: str = "pending") -> list[int]:
+def _host_job_ids(engine: Engine, host: str, status: str = "pending") -> list[int]:
     """This host's thumbnail jobs in ``status`` (pending unless asked)."""
     with engine.connect() as connection:
         rows = connection.execute(

@@ -17,7 +17,8 @@ from imgops.bugs import run_bugs_purge
 from imgops.config import Config, load_config
 from imgops.db_job import run_db
 from imgops.disk import run_disk_check
-from imgops.errors import DatabaseError
+from imgops.errors import DatabaseError, LockHeldError
+from imgops.fs import job_lock
 from imgops.legacy import run_legacy_import
 from imgops.purge import run_purge
 from imgops.sets import run_sets
@@ -150,3 +151,13 @@ def test_metrics_that_cannot_be_written_are_a_notice_and_a_dry_run_writes_none(
     folder = tmp_path / "dry"
     planned = run_purge(metrics_config(sqlite_platform, folder), dry_run=True)
     assert planned.dry_run and not folder.exists()
+
+
+def test_a_run_that_finds_its_lock_held_did_not_run_and_writes_nothing(
+    sqlite_platform: DemoPlatform, tmp_path: Path
+) -> None:
+    folder = tmp_path / "textfiles"
+    config = metrics_config(sqlite_platform, folder, lock_timeout_seconds=0)
+    with job_lock(config.state_dir, "disk", 0), pytest.raises(LockHeldError):
+        run_disk_check(config)
+    assert not folder.exists()

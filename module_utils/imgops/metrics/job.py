@@ -3,7 +3,8 @@
 ``imgops_job_<job>.prom`` holds the last run (its time, duration, whether it failed) and the job's own
 figures (``JobResult.metrics``); ``imgops_job_<job>_success.prom`` is written only by a run that
 succeeded, so the last success survives a failed run. Metrics are about the run, never the run
-itself: a folder that cannot be written is a notice in the result, and a dry run writes nothing.
+itself: a folder that cannot be written is a notice in the result, and a dry run writes nothing. A run
+that finds another holding its lock did not run, and writes nothing either.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..config import Config
+from ..errors import LockHeldError
 from ..jsonlog import log_event
 from ..result import JobResult
 from .textfile import Metric, write_textfile
@@ -75,6 +77,8 @@ def records_metrics(job: str) -> Callable[[Run], Run]:
             started = time.time()
             try:
                 result = run(config, *args, **kwargs)
+            except LockHeldError:
+                raise  # not a run: the run holding the lock writes the metrics
             except Exception:
                 problem = write_job_metrics(folder, job, started, time.time(), failed=True, figures={})
                 if problem:
