@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_TEST_PACKAGES := postgresql debootstrap systemd-container openssh-client
+DEBIAN_TEST_PACKAGES := postgresql debootstrap systemd-container openssh-client prometheus
 
 .PHONY: venv demo test lint unit types system-packages molecule clean
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python
-"""Ansible module imgops_db: a thin adapter over imgops.db.job."""
+"""Ansible module imgops_db: a thin adapter over imgops.db_job."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ notices:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.imgops.db.job import DB_ACTIONS, run_db
+from ansible.module_utils.imgops.db_job import DB_ACTIONS, run_db
 from ansible.module_utils.imgops.errors import ImgopsError
 from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
 

@@ -192,6 +192,13 @@ class BugsSection:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MetricsSection:
+    """``metrics``: node_exporter's textfile folder every job writes to after a real run; None: no metrics."""
+
+    textfile_dir: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """A validated configuration. Paths are absolute; every section has its defaults filled in."""
 
@@ -205,6 +212,7 @@ class Config:
     thumbnails: ThumbnailsSection = ThumbnailsSection()
     purge: PurgeSection = PurgeSection()
     bugs: BugsSection = BugsSection()
+    metrics: MetricsSection = MetricsSection()
     lock_timeout_seconds: float = schema_default("lock_timeout_seconds")
     log_level: str = schema_default("log_level")
 
@@ -266,6 +274,7 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
     bugs = dict(raw.get("bugs") or {})
     if "archive_dir" in bugs:
         bugs["archive_dir"] = _absolute(bugs["archive_dir"], base)
+    metrics_dir = (raw.get("metrics") or {}).get("textfile_dir")
     return Config(
         source=source,
         database_url=_database_url(raw, base, platform, environ, where),
@@ -277,6 +286,7 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
         thumbnails=_build_section(ThumbnailsSection, raw.get("thumbnails")),
         purge=_build_section(PurgeSection, raw.get("purge")),
         bugs=_build_section(BugsSection, bugs),
+        metrics=MetricsSection(textfile_dir=_absolute(metrics_dir, base) if metrics_dir else None),
         lock_timeout_seconds=float(raw.get("lock_timeout_seconds", schema_default("lock_timeout_seconds"))),
         log_level=raw.get("log_level", schema_default("log_level")),
     )

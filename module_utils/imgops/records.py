@@ -12,6 +12,7 @@ from sqlalchemy import Row
 from .contracts.types import AlbumDetail, QueueJob, TrainingStatus
 from .db.engine import utcnow
 from .db.models import TERMINAL_TRAINING_STATUSES, Album, TrainingRun
+from .server_paths import training_dataset_folder_name, training_log_path
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -75,19 +76,14 @@ def queue_job(row: Row[Any]) -> QueueJob:
     }
 
 
-def training_log_path(run: TrainingRun) -> Path:
-    """Where the platform writes a run's log: ``<folder of output_path>/logs/training_<id>.log``."""
-    return Path(run.output_path).parent / "logs" / f"training_{run.id}.log"
-
-
 def training_status(run: TrainingRun, training_dataset_dir: Path | None, now: datetime | None = None) -> TrainingStatus:
     """A run's status and what of it is still on disk."""
     now = now or utcnow()
     reference = run.completed_at or run.last_error_at or run.created_at
     dataset = Path(run.dataset_path) if run.dataset_path else None
     if dataset is None and training_dataset_dir is not None:
-        dataset = training_dataset_dir / f"training_run_{run.id}"
-    log_path = training_log_path(run)
+        dataset = training_dataset_dir / training_dataset_folder_name(run.id)
+    log_path = Path(training_log_path(run.id, run.output_path))
     weights = [Path(p) for p in (run.output_path, run.final_checkpoint) if p]
     return {
         "id": run.id,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .contracts.types import ResultEnvelope
+
+if TYPE_CHECKING:
+    from .metrics.textfile import Metric
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class JobResult:
     diff: dict[str, Any] | None = None
     data: dict[str, Any] = field(default_factory=dict)
     """Job-specific top-level keys beside the envelope (e.g. ``reports`` for ``bugs list``)."""
+    metrics: dict[str, list[Metric]] = field(default_factory=dict, repr=False)
+    """The job's own figures for Prometheus, by textfile name; written after a real run, not in the envelope."""
 
     @property
     def changed(self) -> bool:

@@ -23,13 +23,14 @@ from PIL import ImageOps
 from sqlalchemy import Engine, bindparam, select, update
 
 from .config import Config
-from .db import check_connection, make_engine, migrations, transaction, utcnow
+from .db import connected_engine, migrations, transaction, utcnow
 from .db.imgops_tables import queue
 from .db.models import Image
 from .db.schema import ensure_imgops_schema
 from .errors import reports_database_errors
 from .fs import atomic_write_bytes, job_lock
-from .legacy.job import import_host
+from .host import host_name
+from .metrics import Metric, records_metrics
 from .result import JobResult
 
 KIND = "thumbnail"
@@ -69,31 +70,28 @@ def thumbnail_name(filename: str) -> str:
     return f"{Path(filename).stem}.jpg"
 
 
+@records_metrics("thumbnails")
 @reports_database_errors
 def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = False) -> JobResult:
     """Render pending thumbnails (at most ``limit``); a dry run counts them and writes nothing."""
     thumbnails_dir = config.path("thumbnails_dir")
     result = JobResult(job="thumbnails", dry_run=dry_run)
-    host = import_host(config)
+    host = host_name(config)
     worker = f"{host}:{os.getpid()}"
-    engine = make_engine(config.require_database_url())
     counts = {"done": 0, "failed": 0, "retrying": 0, "pending": 0}
-    try:
-        check_connection(engine)
-        with job_lock(config.state_dir, "thumbnails", config.lock_timeout_seconds):
-            if dry_run:
-                ready = not migrations.plan(engine).pending
-                pending = len(_pending_ids(engine, host)) if ready else 0
-                counts["pending"] = pending if limit is None else min(pending, limit)
-                if counts["pending"]:
-                    result.act("write_thumbnails", str(thumbnails_dir), count=counts["pending"])
-            else:
-                ensure_imgops_schema(engine, config)
-                _reclaim(engine, host)
-                _work(engine, config, thumbnails_dir, worker, host, limit, counts, result)
-                counts["pending"] = len(_pending_ids(engine, host))
-    finally:
-        engine.dispose()
+    with connected_engine(config) as engine, job_lock(config.state_dir, "thumbnails", config.lock_timeout_seconds):
+        if dry_run:
+            ready = not migrations.plan(engine).pending
+            pending = len(_host_job_ids(engine, host)) if ready else 0
+            counts["pending"] = pending if limit is None else min(pending, limit)
+            if counts["pending"]:
+                result.act("write_thumbnails", str(thumbnails_dir), count=counts["pending"])
+        else:
+            ensure_imgops_schema(engine, config)
+            _reclaim(engine, host)
+            _work(engine, config, thumbnails_dir, worker, host, limit, counts, result)
+            counts["pending"] = len(_host_job_ids(engine, host))
+            result.metrics["imgops_thumbnails"] = _metrics(counts, len(_host_job_ids(engine, host, "failed")))
     result.summary = {
         "thumbnails_dir": str(thumbnails_dir),
         "size": config.thumbnails.size,
@@ -109,11 +107,25 @@ def _for_host(payload: str, host: str) -> bool:
     return json.loads(payload).get("host") == host
 
 
-def _pending_ids(engine: Engine, host: str) -> list[int]:
-    """This host's pending thumbnail jobs."""
+def _metrics(counts: dict[str, int], failed_jobs: int) -> list[Metric]:
+    figures = [
+        ("imgops_thumbnails_queue_pending", "This host's thumbnail jobs waiting in the queue.", counts["pending"]),
+        ("imgops_thumbnails_queue_failed", "This host's thumbnail jobs failed for good.", failed_jobs),
+        ("imgops_thumbnails_rendered", "Thumbnails written by the last run.", counts["done"]),
+    ]
+    metrics = []
+    for name, help_text, value in figures:
+        metric = Metric(name, help_text)
+        metric.add(value)
+        metrics.append(metric)
+    return metrics
+
+
+def _host_job_ids(engine: Engine, host: str, status: str = "pending") -> list[int]:
+    """This host's thumbnail jobs in ``status`` (pending unless asked)."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(queue.c.id, queue.c.payload).where(queue.c.kind == KIND, queue.c.status == "pending")
+            select(queue.c.id, queue.c.payload).where(queue.c.kind == KIND, queue.c.status == status)
         )
         return [row.id for row in rows if _for_host(row.payload, host)]
 

@@ -52,6 +52,15 @@ export interface Config {
     bug_reports_days?: Days;
   };
   /**
+   * Prometheus metrics every job writes after a real run (docs/metrics.md).
+   */
+  metrics?: {
+    /**
+     * node_exporter's textfile collector folder (Debian: /var/lib/prometheus/node-exporter); null: no metrics. disk.textfile_dir is read as an older name for it.
+     */
+    textfile_dir?: Path | null;
+  };
+  /**
    * inode_warn_percent and inode_crit_percent default to warn_percent and crit_percent (a check in the code, as is warn <= crit).
    */
   disk?: {

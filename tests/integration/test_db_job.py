@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, inspect, text
 
 from imgops.config import load_config
 from imgops.contracts import problems
-from imgops.db.job import run_db
 from imgops.db.migrations import REVISIONS
 from imgops.db.models import PlatformBase
+from imgops.db_job import run_db
 
 
 def config_for(tmp_path: Path, url: str):

@@ -16,7 +16,7 @@ import yaml
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.disk import run_disk_check
-from imgops.disk.usage import measure
+from imgops.fs.usage import measure
 
 MIB = 1024 * 1024
 
@@ -79,11 +79,12 @@ def test_space_thresholds_nagios_exit_codes_journald_priorities_and_textfile(
         assert target["severity"] == severity
         assert target["used_percent"] == pytest.approx(measure(small_fs).used_percent, abs=0.01)
     prom = (tmp_path / "metrics" / "imgops_disk.prom").read_text(encoding="utf-8")
-    labels = f'{{target="scratch",path="{small_fs}",mount="{small_fs}"}}'
-    assert "# HELP imgops_disk_used_ratio" in prom and "# TYPE imgops_disk_used_ratio gauge" in prom
-    assert f"imgops_disk_severity{labels} 2" in prom
-    assert f"imgops_disk_size_bytes{labels} {4 * MIB}" in prom
-    assert not [p for p in os.listdir(tmp_path / "metrics") if p != "imgops_disk.prom"]  # no temp file left
+    assert "# HELP imgops_disk_severity" in prom and "# TYPE imgops_disk_severity gauge" in prom
+    assert f'imgops_disk_severity{{mountpoint="{small_fs}"}} 2' in prom
+    assert f'imgops_disk_warning_ratio{{mountpoint="{small_fs}",resource="space"}} 0.5' in prom
+    assert "imgops_disk_size_bytes" not in prom  # node_exporter's node_filesystem_size_bytes says it
+    written = sorted(os.listdir(tmp_path / "metrics"))  # no temp file left
+    assert written == ["imgops_disk.prom", "imgops_job_disk.prom", "imgops_job_disk_success.prom"]
 
 
 def test_inode_thresholds_default_to_space_thresholds_and_targets_override(tmp_path: Path, small_fs: Path) -> None:
@@ -129,7 +130,8 @@ def test_forecast_from_history_and_dry_run_writes_nothing(tmp_path: Path, small_
     history = json.loads((tmp_path / "state" / "disk_history.json").read_text(encoding="utf-8"))
     assert len(history["filesystems"][str(small_fs)]) == 3
     prom = (tmp_path / "metrics" / "imgops_disk.prom").read_text(encoding="utf-8")
-    assert "imgops_disk_days_until_full{" in prom
+    [full_in] = [line for line in prom.splitlines() if line.startswith("imgops_disk_full_in_seconds{")]
+    assert float(full_in.split()[-1]) == pytest.approx(target["days_until_full"] * 86400, rel=0.01)
 
     later = run_disk_check(config, now=now + 30 * day)  # the window (7 days) dropped the old samples
     assert later.summary["targets"][0]["days_until_full"] is None

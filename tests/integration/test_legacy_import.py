@@ -14,8 +14,8 @@ from demo_platform import DemoPlatform
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.db.imgops_tables import queue
-from imgops.db.job import run_db
 from imgops.db.models import Album, AlbumImage, Image, Label, MigrationHistory
+from imgops.db_job import run_db
 from imgops.legacy import run_legacy_import
 from imgops.records import queue_job
 from imgops.thumbnails import run_thumbnails

@@ -35,7 +35,8 @@ def test_disk_module_reports_and_writes_only_monitoring_output(
     done = run_module(ansible_env, args)
     assert done["changed"] is False and problems({k: done[k] for k in ENVELOPE}, "disk_result") == []
     assert [t["target"] for t in done["summary"]["targets"]] == ["speedy", "storage"]
-    assert metrics.exists() and 'target="speedy"' in metrics.read_text(encoding="utf-8")
+    assert metrics.exists() and 'imgops_disk_severity{mountpoint="' in metrics.read_text(encoding="utf-8")
+    assert (metrics.parent / "imgops_job_disk_success.prom").exists()  # the module runs the job's metrics too
 
     cli = subprocess.run([venv_bin / "imgops", "--config", str(sqlite_platform.imgops_config), "--json", "disk"],
                          capture_output=True, text=True, check=True)  # fmt: skip

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from imgops.config import Thresholds
 from imgops.disk.forecast import forecast
-from imgops.disk.textfile import Metric, render
 from imgops.disk.thresholds import evaluate
-from imgops.disk.usage import FilesystemUsage
+from imgops.fs.usage import FilesystemUsage
+from imgops.metrics.textfile import Metric, render
 
 
 def usage(used: int, free: int, inodes_total: int = 100, inodes_free: int = 100) -> FilesystemUsage:

@@ -11,6 +11,7 @@ from ..contracts import problems
 from ..errors import InputError
 from ..fs import atomic_write_bytes, confine, job_lock, remove_confined
 from ..jsonlog import log_event
+from ..metrics import Metric, records_metrics
 from ..result import JobResult
 from .index import list_entries
 from .query import ReportFilter, select
@@ -109,6 +110,7 @@ def run_bugs_status(
     return result
 
 
+@records_metrics(JOB)
 def run_bugs_purge(config: Config, *, dry_run: bool = False, now: datetime | None = None) -> JobResult:
     """Delete reports past retention in an expiring status, archiving them first when configured."""
     folder = _folder(config)
@@ -155,4 +157,15 @@ def run_bugs_purge(config: Config, *, dry_run: bool = False, now: datetime | Non
             kept=len(reports) - len(expiring),
             corrupt=len(corrupt),
         )
+    expired = {r.path for r in expiring}
+    still_open = sum(r.status == "open" for r in reports if r.corrupt is None and r.path not in expired)
+    result.metrics["imgops_bugs"] = _metrics(still_open, len(expiring))
     return result
+
+
+def _metrics(still_open: int, expired: int) -> list[Metric]:
+    reports_open = Metric("imgops_bugs_reports_open", "Bug reports in status open after the last purge.")
+    reports_open.add(still_open)
+    reports_expired = Metric("imgops_bugs_reports_expired", "Bug reports the last purge expired (deleted).")
+    reports_expired.add(expired)
+    return [reports_open, reports_expired]

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..result import JobResult
 
-ACTIONS = ("status", "init", "upgrade")  # mirrors imgops.db.job.DB_ACTIONS without importing SQLAlchemy
+ACTIONS = ("status", "init", "upgrade")  # mirrors imgops.db_job.DB_ACTIONS without importing SQLAlchemy
 
 
 def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
@@ -23,6 +23,6 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
 
 
 def handle(args: argparse.Namespace, config: Config) -> JobResult:
-    from ..db.job import run_db  # imported here: SQLAlchemy costs startup time other jobs need not pay
+    from ..db_job import run_db  # imported here: SQLAlchemy costs startup time other jobs need not pay
 
     return run_db(config, args.action, dry_run=args.dry_run)

@@ -308,6 +308,26 @@ SCHEMAS = {'album_detail': {'$defs': {'lora': {'properties': {'path': {'minLengt
                                                     'type': 'number'},
                            'log_level': {'default': 'info',
                                          'enum': ['debug', 'info', 'warning', 'error']},
+                           'metrics': {'additionalProperties': False,
+                                       'description': 'Prometheus metrics every job writes after a '
+                                                      'real run (docs/metrics.md).',
+                                       'properties': {'textfile_dir': {'anyOf': [{'$ref': '#/$defs/path'},
+                                                                                 {'type': 'null'}],
+                                                                       'default': None,
+                                                                       'description': "node_exporter's "
+                                                                                      'textfile '
+                                                                                      'collector '
+                                                                                      'folder '
+                                                                                      '(Debian: '
+                                                                                      '/var/lib/prometheus/node-exporter); '
+                                                                                      'null: no '
+                                                                                      'metrics. '
+                                                                                      'disk.textfile_dir '
+                                                                                      'is read as '
+                                                                                      'an older '
+                                                                                      'name for '
+                                                                                      'it.'}},
+                                       'type': 'object'},
                            'paths': {'additionalProperties': False,
                                      'description': 'Unset paths default from platform_config; '
                                                     "else state_dir resolves against this file's "

@@ -205,6 +205,10 @@ class ConfigRetention(TypedDict, closed=True):
     bug_reports_days: NotRequired[ConfigDays]
 
 
+class ConfigMetrics(TypedDict, closed=True):
+    textfile_dir: NotRequired[ConfigPath | None]
+
+
 class ConfigTarget(TypedDict, closed=True):
     path: ConfigPath
     label: NotRequired[str]
@@ -241,6 +245,7 @@ class Config(TypedDict, closed=True):
     lock_timeout_seconds: NotRequired[float]
     paths: NotRequired[ConfigPaths]
     retention: NotRequired[ConfigRetention]
+    metrics: NotRequired[ConfigMetrics]
     disk: NotRequired[ConfigDisk]
     sets: NotRequired[ConfigSets]
     legacy: NotRequired[ConfigLegacy]

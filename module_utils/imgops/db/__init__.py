@@ -1,5 +1,5 @@
 """Database access: platform models, engines, imgops-owned tables and their migrations."""
 
-from .engine import check_connection, make_engine, redact_url, transaction, utcnow
+from .engine import check_connection, connected_engine, make_engine, redact_url, transaction, utcnow
 
-__all__ = ["check_connection", "make_engine", "redact_url", "transaction", "utcnow"]
+__all__ = ["check_connection", "connected_engine", "make_engine", "redact_url", "transaction", "utcnow"]

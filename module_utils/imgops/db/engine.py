@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -12,6 +13,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..errors import ConfigError, DatabaseError
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 def redact_url(url: str) -> str:
@@ -60,6 +64,17 @@ def check_connection(engine: Engine) -> None:
             f"cannot connect to database {redact_url(str(engine.url))}: {exc.__class__.__name__}: "
             f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip().splitlines()[0]}"
         ) from None
+
+
+@contextmanager
+def connected_engine(config: Config) -> Iterator[Engine]:
+    """The configured database's engine, reachable (checked before any work), disposed afterwards."""
+    engine = make_engine(config.require_database_url())
+    try:
+        check_connection(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @contextmanager

@@ -15,12 +15,12 @@ from typing import Any
 
 from ..config import Config, DiskSection, Thresholds
 from ..fs import job_lock
+from ..fs.usage import measure, mount_point
 from ..jsonlog import log_event
+from ..metrics import Metric, records_metrics, textfile_dir
 from ..result import JobResult
 from . import forecast as fc
-from .textfile import Metric, write_textfile
 from .thresholds import SEVERITIES, evaluate, worst
-from .usage import measure, mount_point
 
 _LOG_LEVELS = {"ok": logging.INFO, "warning": logging.WARNING, "critical": logging.CRITICAL, "unknown": logging.ERROR}
 
@@ -79,6 +79,7 @@ def _check_target(
     }
 
 
+@records_metrics("disk")
 def run_disk_check(config: Config, *, dry_run: bool = False, now: datetime | None = None) -> JobResult:
     """Check every target; log one line each; write metrics and history unless ``dry_run``."""
     section = config.disk
@@ -95,11 +96,11 @@ def run_disk_check(config: Config, *, dry_run: bool = False, now: datetime | Non
             log_event("disk_usage", _LOG_LEVELS[entry["severity"]], **fields)
             if entry["severity"] == "unknown":
                 result.error(f"disk target {entry['target']}: {'; '.join(entry['reasons'])}", target=entry["target"])
-        textfile = None
         if not dry_run:
             fc.save_history(history_path, history)
-            if section.textfile_dir:
-                textfile = write_textfile(section.textfile_dir, "imgops_disk", _metrics(checked, stamp))
+    result.metrics = {"imgops_disk": _metrics(checked, float(section.forecast_window_days))}
+    folder = textfile_dir(config)
+    textfile = folder / "imgops_disk.prom" if folder and not dry_run else None
     severities = [entry["severity"] for entry in checked]
     result.summary = {
         "severity": worst(severities),
@@ -112,36 +113,37 @@ def run_disk_check(config: Config, *, dry_run: bool = False, now: datetime | Non
     return result
 
 
-_GAUGES = (
-    ("size_bytes", "imgops_disk_size_bytes", "Filesystem size in bytes.", 1),
-    ("used_bytes", "imgops_disk_used_bytes", "Bytes used on the filesystem.", 1),
-    ("free_bytes", "imgops_disk_free_bytes", "Bytes available to unprivileged users.", 1),
-    ("used_percent", "imgops_disk_used_ratio", "Used space as a ratio of used plus available (as df).", 0.01),
-    ("inodes_total", "imgops_disk_inodes_total", "Inodes on the filesystem.", 1),
-    ("inodes_free", "imgops_disk_inodes_free", "Inodes available.", 1),
-    ("inode_used_percent", "imgops_disk_inodes_used_ratio", "Used inodes as a ratio of all inodes.", 0.01),
-    ("growth_bytes_per_day", "imgops_disk_growth_bytes_per_day", "Recent growth of used bytes per day.", 1),
-    ("days_until_full", "imgops_disk_days_until_full", "Days until full at the recent growth rate.", 1),
-)
+def _metrics(checked: list[dict[str, Any]], window_days: float) -> list[Metric]:
+    """Per filesystem (label ``mountpoint``, as node_exporter's): what node_exporter cannot know.
 
-
-def _metrics(checked: list[dict[str, Any]], stamp: float) -> list[Metric]:
-    """node_exporter textfile metrics: base units and ratios, labels target, path and mount."""
-    gauges = [(key, Metric(name, help_text), scale) for key, name, help_text, scale in _GAUGES]
-    severity = Metric("imgops_disk_severity", "Check result: 0 ok, 1 warning, 2 critical, 3 unknown.")
-    warn = Metric("imgops_disk_warn_ratio", "Space warning threshold as a ratio.")
-    crit = Metric("imgops_disk_crit_ratio", "Space critical threshold as a ratio.")
+    Sizes and used ratios are node_exporter's own series; these join them on ``mountpoint``. Targets
+    sharing a filesystem give one series: the worst severity and the strictest thresholds.
+    """
+    severity = Metric("imgops_disk_severity", "Disk check result: 0 ok, 1 warning, 2 critical, 3 unknown.")
+    warning = Metric("imgops_disk_warning_ratio", "Used ratio at which the disk check warns.")
+    critical = Metric("imgops_disk_critical_ratio", "Used ratio at which the disk check is critical.")
+    growth = Metric("imgops_disk_growth_bytes_per_second", "Recent growth of used bytes (least squares).")
+    full_in = Metric("imgops_disk_full_in_seconds", "Time until full at the recent growth, only while growing.")
+    horizon = Metric("imgops_disk_forecast_horizon_seconds", "How far the fill forecast reaches (its window).")
+    by_mount: dict[str, list[dict[str, Any]]] = {}
     for entry in checked:
-        labels = {"target": entry["target"], "path": entry["path"], "mount": entry["mount"] or ""}
-        severity.add(SEVERITIES.index(entry["severity"]), **labels)
-        warn.add(entry["thresholds"]["warn_percent"] / 100, **labels)
-        crit.add(entry["thresholds"]["crit_percent"] / 100, **labels)
-        for key, metric, scale in gauges:
-            if entry.get(key) is not None:
-                metric.add(round(entry[key] * scale, 6), **labels)
-    last = Metric("imgops_disk_last_check_timestamp_seconds", "When the disk check last ran, unix time.")
-    last.add(stamp)
-    return [*(metric for _, metric, _ in gauges), severity, warn, crit, last]
+        by_mount.setdefault(entry["mount"] or str(mount_point(entry["path"])), []).append(entry)
+    for mount, entries in by_mount.items():
+        severity.add(max(SEVERITIES.index(e["severity"]) for e in entries), mountpoint=mount)
+        for resource, prefix in (("space", ""), ("inodes", "inode_")):
+            warning.add(min(e["thresholds"][f"{prefix}warn_percent"] for e in entries) / 100,
+                        mountpoint=mount, resource=resource)  # fmt: skip
+            critical.add(min(e["thresholds"][f"{prefix}crit_percent"] for e in entries) / 100,
+                         mountpoint=mount, resource=resource)  # fmt: skip
+        measured = next((e for e in entries if e["mount"] is not None), None)
+        if measured is None:
+            continue
+        horizon.add(window_days * 86400, mountpoint=mount)
+        if measured["growth_bytes_per_day"] is not None:
+            growth.add(round(measured["growth_bytes_per_day"] / 86400, 6), mountpoint=mount)
+        if measured["days_until_full"] is not None:
+            full_in.add(round(measured["days_until_full"] * 86400), mountpoint=mount)
+    return [severity, warning, critical, growth, full_in, horizon]
 
 
 def nagios_exit(result: JobResult) -> int:

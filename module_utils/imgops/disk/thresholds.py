@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import Thresholds
-from .usage import FilesystemUsage
+from ..fs.usage import FilesystemUsage
 
 SEVERITIES = ("ok", "warning", "critical", "unknown")  # index = Nagios exit code
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,16 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from ..config import Config
-from ..db import check_connection, make_engine, migrations, transaction, utcnow
-from ..db.models import MigrationHistory
+from ..db import connected_engine, migrations, transaction
+from ..db.history import ensure_record
 from ..db.schema import ensure_imgops_schema, missing_platform_tables
 from ..errors import ConfigError, DatabaseError, reports_database_errors
 from ..fs import PLACE_MODES, fsync_dir, job_lock
+from ..host import host_name
 from ..jsonlog import log_event
+from ..metrics import Metric, records_metrics
 from ..result import JobResult
 from .albums import AlbumSpec, album_spec, resolve_albums
 from .collect import SourceFile, collect, shown
@@ -65,11 +66,7 @@ class _Run:
         self.notice(f"skipped {shown(path)}: {reason}", path=shown(path), reason=reason)
 
 
-def import_host(config: Config) -> str:
-    """The name this host's imports and thumbnail jobs go by: ``legacy.host``, else the host name."""
-    return config.legacy.host or socket.gethostname()
-
-
+@records_metrics("legacy")
 @reports_database_errors
 def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = False) -> JobResult:
     """Import the legacy images; in a dry run report the full plan and write nothing."""
@@ -81,10 +78,8 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
     if outputs_dir is None and packs_dir is None:
         config.path("outputs_dir")
     legacy_root = config.path("legacy_root")
-    host = import_host(config)
-    engine = make_engine(config.require_database_url())
-    try:
-        check_connection(engine)
+    host = host_name(config)
+    with connected_engine(config) as engine:
         missing = missing_platform_tables(engine)
         if missing:
             raise DatabaseError(f"the platform tables {', '.join(missing)} are missing", missing_tables=missing)
@@ -110,9 +105,10 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
                         batch = listing.files[start : start + BATCH_SIZE]
                         _import_batch(batch, names, run, ctx, mode, packs_dir, session_for, dry_run)
             _manifests(engine, run, ctx, dry_run)
-    finally:
-        engine.dispose()
     _finish(run, host, legacy_root, mode)
+    imported = Metric("imgops_legacy_images_imported", "Images the last run added to the platform.")
+    imported.add(run.result.summary["ingested"])
+    run.result.metrics["imgops_legacy"] = [imported]
     if run.result.changed and not dry_run:
         _record_history(config, host, run.result)
     return run.result
@@ -123,17 +119,8 @@ def _record_history(config: Config, host: str, result: JobResult) -> None:
     name = f"imgops legacy import ({host})"
     counts = ("discovered", "staged", "ingested", "duplicates", "orphans", "skipped", "albums_created")
     details = json.dumps({key: result.summary[key] for key in counts}, sort_keys=True)
-    engine = make_engine(config.require_database_url())
-    try:
-        with transaction(engine) as session:
-            row = session.execute(select(MigrationHistory).where(MigrationHistory.name == name)).scalar_one_or_none()
-            now = utcnow()
-            if row is None:
-                session.add(MigrationHistory(name=name, applied_at=now, last_run_at=now, details=details))
-            else:
-                row.last_run_at, row.details = now, details
-    finally:
-        engine.dispose()
+    with connected_engine(config) as engine, transaction(engine) as session:
+        ensure_record(session, name, details, refresh_timestamp=True)
     result.act("record_history", name)
 
 

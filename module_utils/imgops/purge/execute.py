@@ -18,9 +18,9 @@ from sqlalchemy import Engine, update
 
 from ..db import transaction
 from ..db.models import ScrapeJob, TrainingRun
-from ..disk.usage import mount_point
 from ..errors import SafetyError
 from ..fs import TreeUsage, confine, remove_confined
+from ..fs.usage import mount_point
 from ..jsonlog import log_event
 from ..result import JobResult
 from .plan import PurgeItem, PurgePath, Refusal

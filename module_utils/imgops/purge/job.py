@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
 from ..config import Config, PurgeSection
-from ..db import check_connection, make_engine, transaction, utcnow
-from ..disk.textfile import Metric, write_textfile
-from ..disk.usage import measure, mount_point
+from ..db import connected_engine, transaction, utcnow
 from ..errors import ConfigError, reports_database_errors
 from ..fs import job_lock
+from ..fs.usage import measure, mount_point
+from ..metrics import Metric, records_metrics, textfile_dir
 from ..result import JobResult
 from .execute import execute_plan, report_refusal
 from .journal import read_journal, write_journal
@@ -124,31 +124,27 @@ def _run_kind(
     return outcome
 
 
-def _metrics(outcome: _KindOutcome, now: datetime) -> list[Metric]:
+def _metrics(outcome: _KindOutcome) -> list[Metric]:
+    """One kind's figures (label ``kind``); freed bytes per filesystem (label ``mountpoint``)."""
     kind = outcome.kind
-    last = Metric("imgops_purge_last_run_timestamp_seconds", "When this purge last ran (its start), unix time.")
-    last.add(now.replace(tzinfo=UTC).timestamp(), kind=kind)
     counts = [
         ("imgops_purge_paths_removed", "Files and folders removed by the last run.", outcome.paths_removed),
         ("imgops_purge_rows_updated", "Database rows updated by the last run.", outcome.rows_updated),
         ("imgops_purge_refused", "Rows or folders refused by confinement in the last run.", outcome.refused),
         ("imgops_purge_errors", "Removals that failed in the last run.", outcome.failed),
     ]
-    metrics = [last]
+    metrics = []
     for name, help_text, value in counts:
         metric = Metric(name, help_text)
         metric.add(value, kind=kind)
         metrics.append(metric)
     freed = Metric("imgops_purge_freed_bytes", "Bytes freed by the last run, per filesystem.")
-    before = Metric("imgops_purge_free_bytes_before", "Free bytes on the filesystem before the last run.")
-    after = Metric("imgops_purge_free_bytes_after", "Free bytes on the filesystem after the last run.")
-    for mount, value in outcome.free_before.items():
-        freed.add(outcome.freed.get(mount, 0), kind=kind, mount=str(mount))
-        before.add(value, kind=kind, mount=str(mount))
-        after.add(outcome.free_after.get(mount, value), kind=kind, mount=str(mount))
-    return [*metrics, freed, before, after]
+    for mount in outcome.free_before:
+        freed.add(outcome.freed.get(mount, 0), kind=kind, mountpoint=str(mount))
+    return [*metrics, freed]
 
 
+@records_metrics("purge")
 @reports_database_errors
 def run_purge(
     config: Config,
@@ -174,21 +170,16 @@ def run_purge(
     days = {k: windows[k] for k in kinds}
     result = JobResult(job="purge", dry_run=dry_run)
     outcomes: list[_KindOutcome] = []
-    textfile_dir = config.disk.textfile_dir
+    metrics_dir = textfile_dir(config)
     absent = {k: why for k in kinds if days[k] > 0 and (why := _absent_root(config, k, explicit=kind != "all"))}
     enabled = [k for k in kinds if days[k] > 0 and k not in absent]
     if enabled:
-        engine = make_engine(config.require_database_url())
-        try:
-            check_connection(engine)
+        with connected_engine(config) as engine:
             for k in enabled:
                 outcome = _run_kind(engine, config, k, days[k], options, result, now)
                 outcomes.append(outcome)
-                if textfile_dir and not dry_run:
-                    write_textfile(Path(textfile_dir), f"imgops_purge_{k}", _metrics(outcome, now))
-        finally:
-            engine.dispose()
-    result.summary = _summary(kinds, days, options, outcomes, textfile_dir if outcomes and not dry_run else None)
+                result.metrics[f"imgops_purge_{k}"] = _metrics(outcome)
+    result.summary = _summary(kinds, days, options, outcomes, metrics_dir if outcomes and not dry_run else None)
     result.summary["absent"] = absent
     _set_diff(result)
     return result

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..db.models import TERMINAL_SCRAPE_STATUSES, TERMINAL_TRAINING_STATUSES, ScrapeJob, TrainingRun
 from ..errors import SafetyError
 from ..fs import ConfinedPath, TreeUsage, confine, tree_usage
+from ..server_paths import scrape_folder_name, training_dataset_folder_name, training_log_path
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datet
         .order_by(ScrapeJob.id)
     ).all()
     for job_id, status, output_directory, when in rows:
-        named = output_directory or str(scraped_dir / f"job_{job_id}")
+        named = output_directory or str(scraped_dir / scrape_folder_name(job_id))
         item = PurgeItem(
             kind="scrape",
             row=f"scrape_jobs/{job_id}",
@@ -172,11 +173,6 @@ def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datet
         if output_directory is None:  # NULL: the default folder, and nothing to write back
             item.row_before, item.row_after = {}, {}
         _add(plan, item, [_Candidate("scrape_output", named, scraped_dir)])
-
-
-def training_log_path(run_id: int, output_path: str) -> str:
-    """The platform's log location: ``<folder of output_path>/logs/training_<id>.log``."""
-    return os.path.join(os.path.dirname(output_path), "logs", f"training_{run_id}.log")
 
 
 def plan_training(
@@ -208,7 +204,9 @@ def plan_training(
     ).all()
     for run_id, status, dataset_path, output_path, final_checkpoint, when in rows:
         candidates = [
-            _Candidate("training_dataset", dataset_path or str(dataset_dir / f"training_run_{run_id}"), dataset_dir)
+            _Candidate(
+                "training_dataset", dataset_path or str(dataset_dir / training_dataset_folder_name(run_id)), dataset_dir
+            )
         ]
         before: dict[str, Any] = {"dataset_path": dataset_path}
         after: dict[str, Any] = {"dataset_path": ""}
@@ -249,11 +247,11 @@ def plan_orphans(session: Session, kind: str, root: Path, plan: PurgePlan, now: 
         return
     if kind == "scrape":
         rows = session.execute(select(ScrapeJob.id, ScrapeJob.output_directory)).all()
-        named = [path or f"job_{row_id}" for row_id, path in rows]
+        named = [path or scrape_folder_name(row_id) for row_id, path in rows]
         table = "scrape_jobs"
     else:
         rows = session.execute(select(TrainingRun.id, TrainingRun.dataset_path)).all()
-        named = [path or f"training_run_{row_id}" for row_id, path in rows]
+        named = [path or training_dataset_folder_name(row_id) for row_id, path in rows]
         table = "training_runs"
     known = _named_top_level(named, root)
     cutoff = plan.cutoff.replace(tzinfo=UTC).timestamp()

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, text
 
 from ..config import Config
-from ..db.engine import check_connection, make_engine, utcnow
-from ..db.models import SET_TEMPLATE_COLUMNS, MigrationHistory
+from ..db.engine import connected_engine
+from ..db.history import ensure_record
+from ..db.models import SET_TEMPLATE_COLUMNS
 from ..errors import reports_database_errors
 from ..fs import job_lock
 from ..jsonlog import log_event
+from ..metrics import Metric, records_metrics
 from ..result import JobResult
 from .load import SetTemplate, load_sets
 from .record import config_digest, unchanged_since_record, write_record
@@ -24,6 +26,7 @@ HISTORY_NAME = "sets_to_albums"
 _ADVISORY_LOCK_KEY = 0x696D676F7073_01  # serialises set syncs across hosts on PostgreSQL
 
 
+@records_metrics("sets")
 @reports_database_errors
 def run_sets(
     config: Config, *, prune: bool | None = None, created_by: str | None = None, dry_run: bool = False
@@ -35,15 +38,14 @@ def run_sets(
     result = JobResult(job=JOB, dry_run=dry_run)
     result.summary = {"sets_dir": str(sets_dir), "sets": 0, "created": 0, "updated": 0, "adopted": 0,
                       "unchanged": 0, "removed": [], "pruned": 0, "columns_added": []}  # fmt: skip
-    engine = make_engine(config.require_database_url())
-    try:
-        check_connection(engine)
+    with connected_engine(config) as engine:
         with engine.connect() as connection:
             known = known_fingerprints(connection)
         config_sha256 = config_digest(sets_dir)  # read before the sets: a change after it can only miss the record
         quick = unchanged_since_record(config.state_dir, sets_dir, config_sha256, known)
         if quick is not None:
             result.summary["sets"] = result.summary["unchanged"] = len(quick)
+            result.metrics["imgops_sets"] = _metrics(result.summary)
             return result
         templates, unchanged, problems = load_sets(sets_dir, known)
         result.summary["sets"] = len(templates) + len(unchanged)
@@ -62,11 +64,16 @@ def run_sets(
                 transaction.commit()
                 if config_sha256 is not None:
                     write_record(config.state_dir, sets_dir, config_sha256, [*templates, *unchanged])
-    finally:
-        engine.dispose()
+    result.metrics["imgops_sets"] = _metrics(result.summary)
     if result.changed and not dry_run:
         log_event("sets_synced", **{k: v for k, v in result.summary.items() if k != "removed"})
     return result
+
+
+def _metrics(summary: dict[str, Any]) -> list[Metric]:
+    changed = Metric("imgops_sets_templates_changed", "Set-template albums created, updated or pruned by the last run.")
+    changed.add(sum(summary[key] for key in ("created", "updated", "pruned")))
+    return [changed]
 
 
 def _sync(connection: Connection, result: JobResult, templates: list[SetTemplate], all_keys: set[str], *,
@@ -121,11 +128,4 @@ def _sync(connection: Connection, result: JobResult, templates: list[SetTemplate
 
 
 def _record_history(connection: Connection, summary: dict[str, Any]) -> None:
-    history = MigrationHistory.__table__
-    now = utcnow()
-    details = json.dumps(summary, sort_keys=True)
-    existing = connection.execute(select(history.c.id).where(history.c.name == HISTORY_NAME)).scalar()
-    if existing is None:
-        connection.execute(insert(history).values(name=HISTORY_NAME, applied_at=now, last_run_at=now, details=details))
-    else:
-        connection.execute(update(history).where(history.c.id == existing).values(last_run_at=now, details=details))
+    ensure_record(connection, HISTORY_NAME, json.dumps(summary, sort_keys=True), refresh_timestamp=True)

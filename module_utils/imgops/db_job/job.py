@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from ..config import Config
+from ..db import migrations
+from ..db.engine import connected_engine, redact_url
+from ..db.schema import create_platform_tables, ensure_imgops_schema, missing_platform_tables
 from ..errors import reports_database_errors
+from ..metrics import records_metrics
 from ..result import JobResult
-from . import migrations
-from .engine import check_connection, make_engine, redact_url
-from .schema import create_platform_tables, ensure_imgops_schema, missing_platform_tables
 
 DB_ACTIONS = ("status", "init", "upgrade")
 
 
+@records_metrics("db")
 @reports_database_errors
 def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> JobResult:
     """``status`` changes nothing; ``upgrade`` applies imgops migrations; ``init`` also creates platform tables."""
     if action not in DB_ACTIONS:
         raise ValueError(f"unknown db action {action!r}; expected one of {DB_ACTIONS}")
     url = config.require_database_url()
-    engine = make_engine(url)
-    try:
-        check_connection(engine)
+    with connected_engine(config) as engine:
         result = JobResult(job="db", dry_run=dry_run)
         missing = missing_platform_tables(engine)
         plan = migrations.plan(engine)
@@ -47,5 +47,3 @@ def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> Jo
             "pending_revisions": list(after.pending),
         }
         return result
-    finally:
-        engine.dispose()
