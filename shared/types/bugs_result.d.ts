@@ -17,9 +17,12 @@ export type BugsResult = JobResultEnvelope & {
     description: string;
     corrupt?: string;
   }[];
-  report?: BugReportAsStored;
+  report?: BugReportFileImgops;
 };
-export type BugReportReceipt_Status = "open" | "in_progress" | "resolved" | "closed";
+/**
+ * open, in_progress, resolved (the server's HEAD vocabulary) or closed (imgops).
+ */
+export type BugReportFile_Status = "open" | "in_progress" | "resolved" | "closed";
 
 /**
  * Fields every imgops job result carries, printed by `imgops --json <job>` and returned by the matching Ansible module. `changed` is true exactly when `actions` is not empty.
@@ -45,27 +48,86 @@ export interface ResultEnvelope_Message {
   message: string;
 }
 /**
- * One file <bug_reports_dir>/bug_<YYYYMMDD_HHMMSS>_<trace8>.json as the server writes it, with the status history imgops appends. Fields the server adds later are allowed.
+ * imgops' own view of a seed-era bug report file `<bug_reports_dir>/bug_<YYYYMMDD_HHMMSS>_<trace8>.json` as the server wrote it (SERVER_FACTS 5.6), with the `status_history` and `updated_at` imgops' bugs job appends. The bugs job checks reports against it. Fields the server adds later are allowed. Not the server's submission receipt (that is bug_report_receipt).
  */
-export interface BugReportAsStored {
+export interface BugReportFileImgops {
+  /**
+   * `bug_<YYYYMMDD_HHMMSS UTC>_<first 8 characters of the trace id>`; the file's name without `.json`.
+   */
   report_id: string;
+  /**
+   * The client's X-Trace-Id or a uuid4 string the server made.
+   */
   trace_id?: string;
+  /**
+   * When the server stored the report (UTC ISO with `+00:00`).
+   */
   submitted_at: string;
+  /**
+   * E-mail of the submitting admin.
+   */
   submitted_by?: string | null;
+  /**
+   * Role of the submitter.
+   */
   user_role?: string | null;
-  status: BugReportReceipt_Status;
+  /**
+   * open when submitted; then moved by imgops' bugs job or the server's PATCH.
+   */
+  status: "open" | "in_progress" | "resolved" | "closed";
+  /**
+   * What the reporter wrote.
+   */
   description: string;
+  /**
+   * The request's environment object (`{mode, appVersion, gitSha, buildTime, ...}`), verbatim.
+   */
   environment?: {};
+  /**
+   * The request's client metadata (`{locationHref, userAgent, ...}`), verbatim.
+   */
   clientMeta?: {};
+  /**
+   * The frontend's state, free-form, verbatim.
+   */
   appState?: {};
+  /**
+   * The frontend's recent log entries, verbatim.
+   */
   recentLogs?: unknown[];
+  /**
+   * The frontend's recent network events, verbatim.
+   */
   networkEvents?: unknown[];
+  /**
+   * When the status last changed.
+   */
   updated_at?: string;
+  /**
+   * Status changes imgops made, oldest first.
+   *
+   * Items: One status change.
+   */
   status_history?: {
-    from: BugReportReceipt_Status | null;
-    to: BugReportReceipt_Status;
+    /**
+     * Status before the change; null for the first entry.
+     */
+    from: BugReportFile_Status | null;
+    /**
+     * open, in_progress, resolved (the server's HEAD vocabulary) or closed (imgops).
+     */
+    to: "open" | "in_progress" | "resolved" | "closed";
+    /**
+     * When it changed.
+     */
     at: string;
+    /**
+     * Who changed it (`imgops` unless given).
+     */
     actor: string;
+    /**
+     * Why, if given.
+     */
     note?: string;
   }[];
 }
