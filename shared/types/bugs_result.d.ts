@@ -4,17 +4,50 @@
  * Result of `imgops bugs list|show|status|purge` and of the imgops_bug_reports module. `list` adds `reports`, `show` adds `report`.
  */
 export type BugsResult = JobResultEnvelope & {
+  /**
+   * The job's name.
+   */
   job?: "bugs";
+  /**
+   * What the action did; the keys depend on `action`.
+   */
   summary?: {
+    /**
+     * The subcommand: list, show, status or purge.
+     */
     action: "list" | "show" | "status" | "purge";
   };
+  /**
+   * `list`: one row per matched report, newest first.
+   */
   reports?: {
+    /**
+     * The report id (file name without `.json`).
+     */
     id: string;
+    /**
+     * The report's status, or `corrupt`.
+     */
     status: "open" | "in_progress" | "resolved" | "closed" | "corrupt";
+    /**
+     * When it was submitted.
+     */
     submitted_at: string;
+    /**
+     * Who submitted it.
+     */
     submitted_by: string | null;
+    /**
+     * File size in bytes.
+     */
     size: number;
+    /**
+     * The report's description.
+     */
     description: string;
+    /**
+     * Why the file could not be read.
+     */
     corrupt?: string;
   }[];
   report?: BugReportFileImgops;
@@ -48,7 +81,7 @@ export interface ResultEnvelope_Message {
   message: string;
 }
 /**
- * imgops' own view of a seed-era bug report file `<bug_reports_dir>/bug_<YYYYMMDD_HHMMSS>_<trace8>.json` as the server wrote it (SERVER_FACTS 5.6), with the `status_history` and `updated_at` imgops' bugs job appends. The bugs job checks reports against it. Fields the server adds later are allowed. Not the server's submission receipt (that is bug_report_receipt).
+ * `show`: the whole report as stored.
  */
 export interface BugReportFileImgops {
   /**

@@ -675,21 +675,57 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                  'description': 'Result of `imgops bugs list|show|status|purge` and of the '
                                 'imgops_bug_reports module. `list` adds `reports`, `show` adds '
                                 '`report`.',
-                 'properties': {'job': {'const': 'bugs'},
-                                'report': {'$ref': 'urn:imgops:schema:bug_report_file'},
-                                'reports': {'items': {'properties': {'corrupt': {'type': 'string'},
-                                                                     'description': {'type': 'string'},
-                                                                     'id': {'type': 'string'},
-                                                                     'size': {'minimum': 0,
+                 'properties': {'job': {'const': 'bugs', 'description': "The job's name."},
+                                'report': {'$ref': 'urn:imgops:schema:bug_report_file',
+                                           'description': '`show`: the whole report as stored.'},
+                                'reports': {'description': '`list`: one row per matched report, '
+                                                           'newest first.',
+                                            'items': {'properties': {'corrupt': {'description': 'Why '
+                                                                                                'the '
+                                                                                                'file '
+                                                                                                'could '
+                                                                                                'not '
+                                                                                                'be '
+                                                                                                'read.',
+                                                                                 'type': 'string'},
+                                                                     'description': {'description': 'The '
+                                                                                                    "report's "
+                                                                                                    'description.',
+                                                                                     'type': 'string'},
+                                                                     'id': {'description': 'The '
+                                                                                           'report '
+                                                                                           'id '
+                                                                                           '(file '
+                                                                                           'name '
+                                                                                           'without '
+                                                                                           '`.json`).',
+                                                                            'type': 'string'},
+                                                                     'size': {'description': 'File '
+                                                                                             'size '
+                                                                                             'in '
+                                                                                             'bytes.',
+                                                                              'minimum': 0,
                                                                               'type': 'integer'},
-                                                                     'status': {'enum': ['open',
+                                                                     'status': {'description': 'The '
+                                                                                               "report's "
+                                                                                               'status, '
+                                                                                               'or '
+                                                                                               '`corrupt`.',
+                                                                                'enum': ['open',
                                                                                          'in_progress',
                                                                                          'resolved',
                                                                                          'closed',
                                                                                          'corrupt']},
-                                                                     'submitted_at': {'format': 'date-time',
+                                                                     'submitted_at': {'description': 'When '
+                                                                                                     'it '
+                                                                                                     'was '
+                                                                                                     'submitted.',
+                                                                                      'format': 'date-time',
                                                                                       'type': 'string'},
-                                                                     'submitted_by': {'type': ['string',
+                                                                     'submitted_by': {'description': 'Who '
+                                                                                                     'submitted '
+                                                                                                     'it.',
+                                                                                      'type': ['string',
                                                                                                'null']}},
                                                       'required': ['id',
                                                                    'status',
@@ -701,14 +737,41 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                             'type': 'array'},
                                 'summary': {'allOf': [{'if': {'properties': {'action': {'const': 'list'}}},
                                                        'then': {'properties': {'by_status': {'additionalProperties': {'type': 'integer'},
+                                                                                             'description': 'Matched '
+                                                                                                            'reports '
+                                                                                                            'per '
+                                                                                                            'status.',
                                                                                              'type': 'object'},
-                                                                               'corrupt': {'minimum': 0,
+                                                                               'corrupt': {'description': 'Files '
+                                                                                                          'that '
+                                                                                                          'are '
+                                                                                                          'not '
+                                                                                                          'a '
+                                                                                                          'readable '
+                                                                                                          'JSON '
+                                                                                                          'report.',
+                                                                                           'minimum': 0,
                                                                                            'type': 'integer'},
-                                                                               'matched': {'minimum': 0,
+                                                                               'matched': {'description': 'Reports '
+                                                                                                          'matching '
+                                                                                                          'the '
+                                                                                                          'filters.',
+                                                                                           'minimum': 0,
                                                                                            'type': 'integer'},
-                                                                               'returned': {'minimum': 0,
+                                                                               'returned': {'description': 'Reports '
+                                                                                                           'in '
+                                                                                                           '`reports` '
+                                                                                                           '(after '
+                                                                                                           'the '
+                                                                                                           'limit).',
+                                                                                            'minimum': 0,
                                                                                             'type': 'integer'},
-                                                                               'total_files': {'minimum': 0,
+                                                                               'total_files': {'description': 'Report '
+                                                                                                              'files '
+                                                                                                              'in '
+                                                                                                              'the '
+                                                                                                              'folder.',
+                                                                                               'minimum': 0,
                                                                                                'type': 'integer'}},
                                                                 'required': ['folder',
                                                                              'total_files',
@@ -717,7 +780,13 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                              'corrupt',
                                                                              'by_status']}},
                                                       {'if': {'properties': {'action': {'const': 'status'}}},
-                                                       'then': {'properties': {'after': {'enum': ['open',
+                                                       'then': {'properties': {'after': {'description': 'The '
+                                                                                                        'status '
+                                                                                                        'the '
+                                                                                                        'report '
+                                                                                                        'has '
+                                                                                                        'now.',
+                                                                                         'enum': ['open',
                                                                                                   'in_progress',
                                                                                                   'resolved',
                                                                                                   'closed']}},
@@ -725,19 +794,62 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                              'before',
                                                                              'after']}},
                                                       {'if': {'properties': {'action': {'const': 'purge'}}},
-                                                       'then': {'properties': {'archive': {'type': ['string',
+                                                       'then': {'properties': {'archive': {'description': 'The '
+                                                                                                          'archive '
+                                                                                                          'written '
+                                                                                                          'before '
+                                                                                                          'removing, '
+                                                                                                          'or '
+                                                                                                          'null.',
+                                                                                           'type': ['string',
                                                                                                     'null']},
-                                                                               'corrupt': {'minimum': 0,
+                                                                               'corrupt': {'description': 'Files '
+                                                                                                          'that '
+                                                                                                          'are '
+                                                                                                          'not '
+                                                                                                          'a '
+                                                                                                          'readable '
+                                                                                                          'JSON '
+                                                                                                          'report.',
+                                                                                           'minimum': 0,
                                                                                            'type': 'integer'},
-                                                                               'examined': {'minimum': 0,
+                                                                               'examined': {'description': 'Reports '
+                                                                                                           'looked '
+                                                                                                           'at.',
+                                                                                            'minimum': 0,
                                                                                             'type': 'integer'},
-                                                                               'expired': {'minimum': 0,
+                                                                               'expired': {'description': 'Reports '
+                                                                                                          'removed '
+                                                                                                          '(or, '
+                                                                                                          'in '
+                                                                                                          'a '
+                                                                                                          'dry '
+                                                                                                          'run, '
+                                                                                                          'that '
+                                                                                                          'would '
+                                                                                                          'be).',
+                                                                                           'minimum': 0,
                                                                                            'type': 'integer'},
-                                                                               'expired_bytes': {'minimum': 0,
+                                                                               'expired_bytes': {'description': 'Bytes '
+                                                                                                                'of '
+                                                                                                                'the '
+                                                                                                                'expired '
+                                                                                                                'report '
+                                                                                                                'files.',
+                                                                                                 'minimum': 0,
                                                                                                  'type': 'integer'},
-                                                                               'kept': {'minimum': 0,
+                                                                               'kept': {'description': 'Reports '
+                                                                                                       'kept.',
+                                                                                        'minimum': 0,
                                                                                         'type': 'integer'},
-                                                                               'retention_days': {'minimum': 0,
+                                                                               'retention_days': {'description': 'Reports '
+                                                                                                                 'older '
+                                                                                                                 'than '
+                                                                                                                 'this '
+                                                                                                                 'many '
+                                                                                                                 'days '
+                                                                                                                 'expire.',
+                                                                                                  'minimum': 0,
                                                                                                   'type': 'integer'}},
                                                                 'required': ['folder',
                                                                              'retention_days',
@@ -748,7 +860,14 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                              'kept',
                                                                              'corrupt',
                                                                              'archive']}}],
-                                            'properties': {'action': {'enum': ['list',
+                                            'description': 'What the action did; the keys depend '
+                                                           'on `action`.',
+                                            'properties': {'action': {'description': 'The '
+                                                                                     'subcommand: '
+                                                                                     'list, show, '
+                                                                                     'status or '
+                                                                                     'purge.',
+                                                                      'enum': ['list',
                                                                                'show',
                                                                                'status',
                                                                                'purge']}},
@@ -929,16 +1048,34 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
                'description': 'Result of `imgops db init|upgrade|status`: platform tables created '
                               'and imgops-owned migrations applied.',
-               'properties': {'job': {'const': 'db'},
-                              'summary': {'properties': {'database': {'description': 'The URL with '
+               'properties': {'job': {'const': 'db', 'description': "The job's name."},
+                              'summary': {'description': "The database's state after the action.",
+                                          'properties': {'database': {'description': 'The URL with '
                                                                                      'any password '
                                                                                      'masked.',
                                                                       'type': 'string'},
-                                                         'imgops_revision': {'type': ['string',
+                                                         'imgops_revision': {'description': "imgops' "
+                                                                                            'applied '
+                                                                                            'migration '
+                                                                                            'revision, '
+                                                                                            'null '
+                                                                                            'before '
+                                                                                            'the '
+                                                                                            'first.',
+                                                                             'type': ['string',
                                                                                       'null']},
-                                                         'missing_tables': {'items': {'type': 'string'},
+                                                         'missing_tables': {'description': 'Platform '
+                                                                                           'tables '
+                                                                                           'still '
+                                                                                           'missing.',
+                                                                            'items': {'type': 'string'},
                                                                             'type': 'array'},
-                                                         'pending_revisions': {'items': {'type': 'string'},
+                                                         'pending_revisions': {'description': 'imgops '
+                                                                                              'revisions '
+                                                                                              'not '
+                                                                                              'yet '
+                                                                                              'applied.',
+                                                                               'items': {'type': 'string'},
                                                                                'type': 'array'}},
                                           'required': ['database',
                                                        'missing_tables',
@@ -948,26 +1085,61 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                'title': 'db job result'},
  'disk_result': {'$defs': {'percent': {'maximum': 100, 'minimum': 0, 'type': ['number', 'null']},
                            'severity': {'enum': ['ok', 'warning', 'critical', 'unknown']},
-                           'target': {'properties': {'days_until_full': {'minimum': 0,
+                           'target': {'properties': {'days_until_full': {'description': 'Days '
+                                                                                        'until '
+                                                                                        'full at '
+                                                                                        'that '
+                                                                                        'growth; '
+                                                                                        'null when '
+                                                                                        'not '
+                                                                                        'growing '
+                                                                                        'or '
+                                                                                        'unknown.',
+                                                                         'minimum': 0,
                                                                          'type': ['number',
                                                                                   'null']},
-                                                     'free_bytes': {'minimum': 0,
+                                                     'free_bytes': {'description': 'Bytes free to '
+                                                                                   'unprivileged '
+                                                                                   'users.',
+                                                                    'minimum': 0,
                                                                     'type': 'integer'},
-                                                     'growth_bytes_per_day': {'type': ['number',
+                                                     'growth_bytes_per_day': {'description': 'Growth '
+                                                                                             'from '
+                                                                                             'the '
+                                                                                             'history; '
+                                                                                             'null '
+                                                                                             'without '
+                                                                                             'enough '
+                                                                                             'samples.',
+                                                                              'type': ['number',
                                                                                        'null']},
-                                                     'inode_used_percent': {'$ref': '#/$defs/percent'},
-                                                     'inodes_free': {'minimum': 0,
+                                                     'inode_used_percent': {'$ref': '#/$defs/percent',
+                                                                            'description': 'Inodes '
+                                                                                           'used '
+                                                                                           'percent.'},
+                                                     'inodes_free': {'description': 'Inodes free.',
+                                                                     'minimum': 0,
                                                                      'type': 'integer'},
-                                                     'inodes_total': {'minimum': 0,
+                                                     'inodes_total': {'description': 'Inodes in '
+                                                                                     'the '
+                                                                                     'filesystem.',
+                                                                      'minimum': 0,
                                                                       'type': 'integer'},
                                                      'mount': {'description': 'null when the path '
                                                                               'could not be read',
                                                                'type': ['string', 'null']},
-                                                     'path': {'type': 'string'},
-                                                     'reasons': {'items': {'type': 'string'},
+                                                     'path': {'description': 'The measured path.',
+                                                              'type': 'string'},
+                                                     'reasons': {'description': 'Why the severity '
+                                                                                'is not ok.',
+                                                                 'items': {'type': 'string'},
                                                                  'type': 'array'},
-                                                     'severity': {'$ref': '#/$defs/severity'},
-                                                     'size_bytes': {'minimum': 0,
+                                                     'severity': {'$ref': '#/$defs/severity',
+                                                                  'description': "This target's "
+                                                                                 'severity.'},
+                                                     'size_bytes': {'description': 'Filesystem '
+                                                                                   'size.',
+                                                                    'minimum': 0,
                                                                     'type': 'integer'},
                                                      'target': {'description': 'the label (a '
                                                                                'disk.targets '
@@ -975,21 +1147,60 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                'paths key of a '
                                                                                'root)',
                                                                 'type': 'string'},
-                                                     'thresholds': {'properties': {'crit_percent': {'type': 'number'},
-                                                                                   'inode_crit_percent': {'type': 'number'},
-                                                                                   'inode_warn_percent': {'type': 'number'},
-                                                                                   'min_free_bytes': {'type': ['integer',
+                                                     'thresholds': {'description': 'The thresholds '
+                                                                                   'applied to '
+                                                                                   'this target.',
+                                                                    'properties': {'crit_percent': {'description': 'Space '
+                                                                                                                   'used '
+                                                                                                                   'percent '
+                                                                                                                   'that '
+                                                                                                                   'is '
+                                                                                                                   'critical.',
+                                                                                                    'type': 'number'},
+                                                                                   'inode_crit_percent': {'description': 'Inodes '
+                                                                                                                         'used '
+                                                                                                                         'percent '
+                                                                                                                         'that '
+                                                                                                                         'is '
+                                                                                                                         'critical.',
+                                                                                                          'type': 'number'},
+                                                                                   'inode_warn_percent': {'description': 'Inodes '
+                                                                                                                         'used '
+                                                                                                                         'percent '
+                                                                                                                         'that '
+                                                                                                                         'warns.',
+                                                                                                          'type': 'number'},
+                                                                                   'min_free_bytes': {'description': 'Free '
+                                                                                                                     'bytes '
+                                                                                                                     'below '
+                                                                                                                     'which '
+                                                                                                                     'the '
+                                                                                                                     'target '
+                                                                                                                     'is '
+                                                                                                                     'critical; '
+                                                                                                                     'null '
+                                                                                                                     'for '
+                                                                                                                     'none.',
+                                                                                                      'type': ['integer',
                                                                                                                'null']},
-                                                                                   'warn_percent': {'type': 'number'}},
+                                                                                   'warn_percent': {'description': 'Space '
+                                                                                                                   'used '
+                                                                                                                   'percent '
+                                                                                                                   'that '
+                                                                                                                   'warns.',
+                                                                                                    'type': 'number'}},
                                                                     'required': ['warn_percent',
                                                                                  'crit_percent',
                                                                                  'inode_warn_percent',
                                                                                  'inode_crit_percent',
                                                                                  'min_free_bytes'],
                                                                     'type': 'object'},
-                                                     'used_bytes': {'minimum': 0,
+                                                     'used_bytes': {'description': 'Bytes used.',
+                                                                    'minimum': 0,
                                                                     'type': 'integer'},
-                                                     'used_percent': {'$ref': '#/$defs/percent'}},
+                                                     'used_percent': {'$ref': '#/$defs/percent',
+                                                                      'description': 'Space used '
+                                                                                     'percent.'}},
                                       'required': ['target',
                                                    'path',
                                                    'mount',
@@ -1004,10 +1215,12 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                 'inodes, free-bytes floor) and a fill forecast. The job only reads '
                                 'the platform, so `changed` is always false and `actions` empty; '
                                 'the metrics file and history it writes are monitoring output.',
-                 'properties': {'actions': {'maxItems': 0},
-                                'changed': {'const': False},
-                                'job': {'const': 'disk'},
+                 'properties': {'actions': {'description': 'Always empty.', 'maxItems': 0},
+                                'changed': {'const': False,
+                                            'description': 'Always false: the job only reads.'},
+                                'job': {'const': 'disk', 'description': "The job's name."},
                                 'summary': {'additionalProperties': False,
+                                            'description': 'The severities and the targets.',
                                             'properties': {'alerts': {'description': 'targets not '
                                                                                      'ok (warning, '
                                                                                      'critical or '
@@ -1016,7 +1229,9 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                      'summary',
                                                                       'minimum': 0,
                                                                       'type': 'integer'},
-                                                           'critical': {'minimum': 0,
+                                                           'critical': {'description': 'Targets at '
+                                                                                       'critical.',
+                                                                        'minimum': 0,
                                                                         'type': 'integer'},
                                                            'history': {'description': 'the history '
                                                                                       'file '
@@ -1024,22 +1239,35 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                       'null in a '
                                                                                       'dry run',
                                                                        'type': ['string', 'null']},
-                                                           'ok': {'minimum': 0, 'type': 'integer'},
+                                                           'ok': {'description': 'Targets that are '
+                                                                                 'ok.',
+                                                                  'minimum': 0,
+                                                                  'type': 'integer'},
                                                            'severity': {'$ref': '#/$defs/severity',
                                                                         'description': 'the worst '
                                                                                        'severity '
                                                                                        'of all '
                                                                                        'targets'},
-                                                           'targets': {'items': {'$ref': '#/$defs/target'},
+                                                           'targets': {'description': 'One entry '
+                                                                                      'per '
+                                                                                      'measured '
+                                                                                      'target.',
+                                                                       'items': {'$ref': '#/$defs/target'},
                                                                        'type': 'array'},
                                                            'textfile': {'description': 'the '
                                                                                        'imgops_disk.prom '
                                                                                        'written, '
                                                                                        'or null',
                                                                         'type': ['string', 'null']},
-                                                           'unknown': {'minimum': 0,
+                                                           'unknown': {'description': 'Targets '
+                                                                                      'that could '
+                                                                                      'not be '
+                                                                                      'measured.',
+                                                                       'minimum': 0,
                                                                        'type': 'integer'},
-                                                           'warning': {'minimum': 0,
+                                                           'warning': {'description': 'Targets at '
+                                                                                      'warning.',
+                                                                       'minimum': 0,
                                                                        'type': 'integer'}},
                                             'required': ['severity',
                                                          'ok',
@@ -1052,12 +1280,25 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                          'history'],
                                             'type': 'object'}},
                  'title': 'disk job result'},
- 'fleet_report': {'$defs': {'figures': {'properties': {'alerts': {'minimum': 0, 'type': 'integer'},
-                                                       'bytes_freed': {'minimum': 0,
+ 'fleet_report': {'$defs': {'figures': {'properties': {'alerts': {'description': 'Disk targets not '
+                                                                                 'ok.',
+                                                                  'minimum': 0,
+                                                                  'type': 'integer'},
+                                                       'bytes_freed': {'description': 'Bytes freed '
+                                                                                      'by purges.',
+                                                                       'minimum': 0,
                                                                        'type': 'integer'},
-                                                       'images_imported': {'minimum': 0,
+                                                       'images_imported': {'description': 'Images '
+                                                                                          'ingested '
+                                                                                          'by the '
+                                                                                          'legacy '
+                                                                                          'import.',
+                                                                           'minimum': 0,
                                                                            'type': 'integer'},
-                                                       'reports_expired': {'minimum': 0,
+                                                       'reports_expired': {'description': 'Bug '
+                                                                                          'reports '
+                                                                                          'expired.',
+                                                                           'minimum': 0,
                                                                            'type': 'integer'}},
                                         'required': ['bytes_freed',
                                                      'alerts',
@@ -1070,28 +1311,77 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                   'description': 'Written by the summary play of maintenance.yml on the controller '
                                  '(imgops_report_dir/maintenance-<time>Z.json): a row per host '
                                  'with its headline figures and jobs, and the totals.',
-                  'properties': {'generated_at': {'format': 'date-time', 'type': 'string'},
-                                 'hosts': {'items': {'allOf': [{'$ref': '#/$defs/figures'}],
-                                                     'properties': {'host': {'minLength': 1,
+                  'properties': {'generated_at': {'description': 'When the report was written '
+                                                                 '(UTC).',
+                                                  'format': 'date-time',
+                                                  'type': 'string'},
+                                 'hosts': {'description': 'One entry per host of the run.',
+                                           'items': {'allOf': [{'$ref': '#/$defs/figures'}],
+                                                     'properties': {'host': {'description': 'The '
+                                                                                            'inventory '
+                                                                                            'host '
+                                                                                            'name.',
+                                                                             'minLength': 1,
                                                                              'type': 'string'},
                                                                     'jobs': {'additionalProperties': {'additionalProperties': False,
-                                                                                                      'properties': {'changed': {'type': 'boolean'},
-                                                                                                                     'dry_run': {'type': 'boolean'},
-                                                                                                                     'failed': {'type': 'boolean'}},
+                                                                                                      'properties': {'changed': {'description': 'The '
+                                                                                                                                                'job '
+                                                                                                                                                'changed '
+                                                                                                                                                'something.',
+                                                                                                                                 'type': 'boolean'},
+                                                                                                                     'dry_run': {'description': 'The '
+                                                                                                                                                'job '
+                                                                                                                                                'ran '
+                                                                                                                                                'in '
+                                                                                                                                                'check '
+                                                                                                                                                'mode.',
+                                                                                                                                 'type': 'boolean'},
+                                                                                                                     'failed': {'description': 'The '
+                                                                                                                                               'job '
+                                                                                                                                               'failed.',
+                                                                                                                                'type': 'boolean'}},
                                                                                                       'required': ['changed',
                                                                                                                    'failed',
                                                                                                                    'dry_run'],
                                                                                                       'type': 'object'},
+                                                                             'description': 'Each '
+                                                                                            'job '
+                                                                                            'that '
+                                                                                            'ran, '
+                                                                                            'by '
+                                                                                            'name.',
                                                                              'type': 'object'},
-                                                                    'status': {'enum': ['ok',
+                                                                    'status': {'description': 'failed '
+                                                                                              'when '
+                                                                                              'the '
+                                                                                              'host '
+                                                                                              'did '
+                                                                                              'not '
+                                                                                              'finish '
+                                                                                              'the '
+                                                                                              'run '
+                                                                                              'or '
+                                                                                              'any '
+                                                                                              'of '
+                                                                                              'its '
+                                                                                              'jobs '
+                                                                                              'failed.',
+                                                                               'enum': ['ok',
                                                                                         'failed']}},
                                                      'required': ['host', 'status', 'jobs'],
                                                      'type': 'object'},
                                            'type': 'array'},
                                  'totals': {'allOf': [{'$ref': '#/$defs/figures'}],
-                                            'properties': {'failed_hosts': {'minimum': 0,
+                                            'description': 'Sums over all hosts.',
+                                            'properties': {'failed_hosts': {'description': 'Hosts '
+                                                                                           'with a '
+                                                                                           'failed '
+                                                                                           'job.',
+                                                                            'minimum': 0,
                                                                             'type': 'integer'},
-                                                           'hosts': {'minimum': 0,
+                                                           'hosts': {'description': 'Hosts in the '
+                                                                                    'run.',
+                                                                     'minimum': 0,
                                                                      'type': 'integer'}},
                                             'required': ['hosts', 'failed_hosts'],
                                             'type': 'object'}},
@@ -1104,9 +1394,12 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                    'description': 'Result of `imgops legacy import`: files discovered, staged '
                                   'under legacy_root, ingested as images, duplicates by content, '
                                   'orphan sidecars, skipped files with reasons, albums created.',
-                   'properties': {'job': {'const': 'legacy'},
+                   'properties': {'job': {'const': 'legacy', 'description': "The job's name."},
                                   'summary': {'additionalProperties': False,
-                                              'properties': {'albums_created': {'minimum': 0,
+                                              'description': 'What the import found and did.',
+                                              'properties': {'albums_created': {'description': 'Albums '
+                                                                                               'created.',
+                                                                                'minimum': 0,
                                                                                 'type': 'integer'},
                                                              'discovered': {'description': 'Image '
                                                                                            'files '
@@ -1135,27 +1428,56 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                          'rows.',
                                                                           'minimum': 0,
                                                                           'type': 'integer'},
-                                                             'labels_added': {'minimum': 0,
+                                                             'labels_added': {'description': 'Labels '
+                                                                                             'added.',
+                                                                              'minimum': 0,
                                                                               'type': 'integer'},
-                                                             'legacy_root': {'type': 'string'},
-                                                             'manifests_written': {'minimum': 0,
+                                                             'legacy_root': {'description': 'Where '
+                                                                                            'files '
+                                                                                            'are '
+                                                                                            'staged.',
+                                                                             'type': 'string'},
+                                                             'manifests_written': {'description': 'Manifests '
+                                                                                                  'written.',
+                                                                                   'minimum': 0,
                                                                                    'type': 'integer'},
-                                                             'mode': {'enum': ['hardlink',
+                                                             'mode': {'description': 'How files '
+                                                                                     'are staged: '
+                                                                                     'hardlink, '
+                                                                                     'copy or '
+                                                                                     'symlink.',
+                                                                      'enum': ['hardlink',
                                                                                'copy',
                                                                                'symlink']},
-                                                             'new_albums': {'items': {'type': 'string'},
+                                                             'new_albums': {'description': 'Names '
+                                                                                           'of the '
+                                                                                           'albums '
+                                                                                           'created.',
+                                                                            'items': {'type': 'string'},
                                                                             'type': 'array'},
                                                              'orphans': {'description': 'Sidecars '
                                                                                         'without '
                                                                                         'an image.',
                                                                          'minimum': 0,
                                                                          'type': 'integer'},
-                                                             'sidecar_problems': {'minimum': 0,
+                                                             'sidecar_problems': {'description': 'Sidecars '
+                                                                                                 'that '
+                                                                                                 'could '
+                                                                                                 'not '
+                                                                                                 'be '
+                                                                                                 'used.',
+                                                                                  'minimum': 0,
                                                                                   'type': 'integer'},
-                                                             'skipped': {'minimum': 0,
+                                                             'skipped': {'description': 'Files '
+                                                                                        'skipped.',
+                                                                         'minimum': 0,
                                                                          'type': 'integer'},
                                                              'skipped_reasons': {'additionalProperties': {'minimum': 1,
                                                                                                           'type': 'integer'},
+                                                                                 'description': 'Skipped '
+                                                                                                'files '
+                                                                                                'per '
+                                                                                                'reason.',
                                                                                  'type': 'object'},
                                                              'staged': {'description': 'Files '
                                                                                        'placed '
@@ -1165,7 +1487,10 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                        'run.',
                                                                         'minimum': 0,
                                                                         'type': 'integer'},
-                                                             'thumbnails_queued': {'minimum': 0,
+                                                             'thumbnails_queued': {'description': 'Thumbnail '
+                                                                                                  'jobs '
+                                                                                                  'queued.',
+                                                                                   'minimum': 0,
                                                                                    'type': 'integer'},
                                                              'unchanged': {'description': 'Skipped '
                                                                                           'by the '
@@ -1199,8 +1524,22 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                   'description': 'Result of `imgops purge [scrape|training|all]`: paths removed '
                                  'inside their roots, rows updated, refusals (as notices), bytes '
                                  'freed and free space per filesystem.',
-                  'properties': {'actions': {'items': {'properties': {'detail': {'properties': {'after': {'type': 'object'},
-                                                                                                'before': {'type': 'object'},
+                  'properties': {'actions': {'description': 'Each removal or row update.',
+                                             'items': {'properties': {'detail': {'description': 'What '
+                                                                                                'was '
+                                                                                                'removed '
+                                                                                                'or '
+                                                                                                'updated.',
+                                                                                 'properties': {'after': {'description': 'The '
+                                                                                                                         "row's "
+                                                                                                                         'values '
+                                                                                                                         'after.',
+                                                                                                          'type': 'object'},
+                                                                                                'before': {'description': 'The '
+                                                                                                                          "row's "
+                                                                                                                          'values '
+                                                                                                                          'before.',
+                                                                                                           'type': 'object'},
                                                                                                 'bytes': {'description': 'bytes '
                                                                                                                          'allocated '
                                                                                                                          'on '
@@ -1208,9 +1547,18 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                          '(st_blocks)',
                                                                                                           'minimum': 0,
                                                                                                           'type': 'integer'},
-                                                                                                'files': {'minimum': 0,
+                                                                                                'files': {'description': 'Entries '
+                                                                                                                         '(files '
+                                                                                                                         'and '
+                                                                                                                         'folders) '
+                                                                                                                         'removed.',
+                                                                                                          'minimum': 0,
                                                                                                           'type': 'integer'},
-                                                                                                'reason': {'type': 'string'},
+                                                                                                'reason': {'description': 'Why '
+                                                                                                                          'it '
+                                                                                                                          'was '
+                                                                                                                          'due.',
+                                                                                                           'type': 'string'},
                                                                                                 'row': {'description': 'table/id, '
                                                                                                                        'null '
                                                                                                                        'for '
@@ -1219,18 +1567,31 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                        'folder',
                                                                                                         'type': ['string',
                                                                                                                  'null']},
-                                                                                                'what': {'enum': ['scrape_output',
+                                                                                                'what': {'description': 'What '
+                                                                                                                        'the '
+                                                                                                                        'path '
+                                                                                                                        'is.',
+                                                                                                         'enum': ['scrape_output',
                                                                                                                   'training_dataset',
                                                                                                                   'training_log',
                                                                                                                   'checkpoint',
                                                                                                                   'orphan']}},
                                                                                  'type': 'object'},
-                                                                      'kind': {'enum': ['remove',
+                                                                      'kind': {'description': 'remove '
+                                                                                              '(a '
+                                                                                              'path) '
+                                                                                              'or '
+                                                                                              'update_row '
+                                                                                              '(a '
+                                                                                              'database '
+                                                                                              'row).',
+                                                                               'enum': ['remove',
                                                                                         'update_row']}},
                                                        'type': 'object'},
                                              'type': 'array'},
-                                 'job': {'const': 'purge'},
+                                 'job': {'const': 'purge', 'description': "The job's name."},
                                  'summary': {'additionalProperties': False,
+                                             'description': 'Totals of the purge.',
                                              'properties': {'absent': {'additionalProperties': {'type': 'string'},
                                                                        'description': 'kinds '
                                                                                       'skipped '
@@ -1243,7 +1604,11 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                       'this host, '
                                                                                       'with why',
                                                                        'type': 'object'},
-                                                            'bytes_freed': {'minimum': 0,
+                                                            'bytes_freed': {'description': 'Bytes '
+                                                                                           'freed '
+                                                                                           'in '
+                                                                                           'all.',
+                                                                            'minimum': 0,
                                                                             'type': 'integer'},
                                                             'disabled': {'description': 'kinds '
                                                                                         'whose '
@@ -1252,21 +1617,41 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                          'items': {'enum': ['scrape',
                                                                                             'training']},
                                                                          'type': 'array'},
-                                                            'filesystems': {'items': {'additionalProperties': False,
-                                                                                      'properties': {'bytes_freed': {'minimum': 0,
+                                                            'filesystems': {'description': 'Free '
+                                                                                           'space '
+                                                                                           'per '
+                                                                                           'filesystem '
+                                                                                           'touched.',
+                                                                            'items': {'additionalProperties': False,
+                                                                                      'properties': {'bytes_freed': {'description': 'Bytes '
+                                                                                                                                    'freed '
+                                                                                                                                    'on '
+                                                                                                                                    'it.',
+                                                                                                                     'minimum': 0,
                                                                                                                      'type': 'integer'},
-                                                                                                     'free_bytes_after': {'minimum': 0,
+                                                                                                     'free_bytes_after': {'description': 'Free '
+                                                                                                                                         'bytes '
+                                                                                                                                         'after.',
+                                                                                                                          'minimum': 0,
                                                                                                                           'type': 'integer'},
-                                                                                                     'free_bytes_before': {'minimum': 0,
+                                                                                                     'free_bytes_before': {'description': 'Free '
+                                                                                                                                          'bytes '
+                                                                                                                                          'before.',
+                                                                                                                           'minimum': 0,
                                                                                                                            'type': 'integer'},
-                                                                                                     'mount': {'type': 'string'}},
+                                                                                                     'mount': {'description': 'The '
+                                                                                                                              'mount '
+                                                                                                                              'point.',
+                                                                                                               'type': 'string'}},
                                                                                       'required': ['mount',
                                                                                                    'bytes_freed',
                                                                                                    'free_bytes_before',
                                                                                                    'free_bytes_after'],
                                                                                       'type': 'object'},
                                                                             'type': 'array'},
-                                                            'kinds': {'items': {'enum': ['scrape',
+                                                            'kinds': {'description': 'The kinds '
+                                                                                     'purged.',
+                                                                      'items': {'enum': ['scrape',
                                                                                          'training']},
                                                                       'type': 'array'},
                                                             'missing': {'description': 'aged rows '
@@ -1286,10 +1671,21 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                        'they are',
                                                                         'minimum': 0,
                                                                         'type': 'integer'},
-                                                            'orphans': {'type': 'boolean'},
-                                                            'paths_removed': {'minimum': 0,
+                                                            'orphans': {'description': 'Orphan '
+                                                                                       'folders '
+                                                                                       'were '
+                                                                                       'purged '
+                                                                                       'too.',
+                                                                        'type': 'boolean'},
+                                                            'paths_removed': {'description': 'Paths '
+                                                                                             'removed.',
+                                                                              'minimum': 0,
                                                                               'type': 'integer'},
-                                                            'purge_checkpoints': {'type': 'boolean'},
+                                                            'purge_checkpoints': {'description': 'Checkpoints '
+                                                                                                 'were '
+                                                                                                 'purged '
+                                                                                                 'too.',
+                                                                                  'type': 'boolean'},
                                                             'refused': {'description': 'paths '
                                                                                        'refused by '
                                                                                        'confinement; '
@@ -1300,10 +1696,25 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                         'type': 'integer'},
                                                             'retention_days': {'additionalProperties': {'minimum': 0,
                                                                                                         'type': 'integer'},
+                                                                               'description': 'Retention '
+                                                                                              'per '
+                                                                                              'kind, '
+                                                                                              'in '
+                                                                                              'days.',
                                                                                'type': 'object'},
-                                                            'rows_updated': {'minimum': 0,
+                                                            'rows_updated': {'description': 'Rows '
+                                                                                            'updated.',
+                                                                             'minimum': 0,
                                                                              'type': 'integer'},
-                                                            'textfile_dir': {'type': ['string',
+                                                            'textfile_dir': {'description': 'Where '
+                                                                                            'the '
+                                                                                            'metrics '
+                                                                                            'file '
+                                                                                            'was '
+                                                                                            'written, '
+                                                                                            'or '
+                                                                                            'null.',
+                                                                             'type': ['string',
                                                                                       'null']}},
                                              'required': ['kinds',
                                                           'disabled',
@@ -1532,19 +1943,45 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                  'description': 'Result of `imgops sets` and of the imgops_sets module: the '
                                 'set-template albums created, updated, adopted, unchanged and '
                                 'pruned, and the columns added to an older albums table.',
-                 'properties': {'errors': {'items': {'properties': {'column': {'type': ['string',
+                 'properties': {'errors': {'description': 'Problems in the set configs, each '
+                                                          'naming its file.',
+                                           'items': {'properties': {'column': {'description': 'The '
+                                                                                              'CSV '
+                                                                                              'column '
+                                                                                              '(name '
+                                                                                              'or '
+                                                                                              'index).',
+                                                                               'type': ['string',
                                                                                         'integer']},
-                                                                    'file': {'type': 'string'},
-                                                                    'message': {'type': 'string'},
-                                                                    'row': {'minimum': 1,
+                                                                    'file': {'description': 'The '
+                                                                                            'file.',
+                                                                             'type': 'string'},
+                                                                    'message': {'description': 'What '
+                                                                                               'is '
+                                                                                               'wrong.',
+                                                                                'type': 'string'},
+                                                                    'row': {'description': 'The '
+                                                                                           'CSV '
+                                                                                           'row '
+                                                                                           '(1-based).',
+                                                                            'minimum': 1,
                                                                             'type': 'integer'},
-                                                                    'set': {'type': ['string',
+                                                                    'set': {'description': 'The '
+                                                                                           'set, '
+                                                                                           'or '
+                                                                                           'null '
+                                                                                           'for '
+                                                                                           'the '
+                                                                                           'whole '
+                                                                                           'file.',
+                                                                            'type': ['string',
                                                                                      'null']}},
                                                      'required': ['message', 'file', 'set'],
                                                      'type': 'object'},
                                            'type': 'array'},
-                                'job': {'const': 'sets'},
+                                'job': {'const': 'sets', 'description': "The job's name."},
                                 'summary': {'additionalProperties': False,
+                                            'description': 'What the sync did.',
                                             'properties': {'adopted': {'description': 'Of the '
                                                                                       'updated, '
                                                                                       'albums '
@@ -1553,7 +1990,14 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                       'adopted.',
                                                                        'minimum': 0,
                                                                        'type': 'integer'},
-                                                           'columns_added': {'items': {'enum': ['is_set_template',
+                                                           'columns_added': {'description': 'Set-template '
+                                                                                            'columns '
+                                                                                            'added '
+                                                                                            'to an '
+                                                                                            'older '
+                                                                                            'albums '
+                                                                                            'table.',
+                                                                             'items': {'enum': ['is_set_template',
                                                                                                 'csv_data',
                                                                                                 'base_prompt',
                                                                                                 'prompt_template',
@@ -1561,9 +2005,21 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                 'example_theme',
                                                                                                 'lora_config']},
                                                                              'type': 'array'},
-                                                           'created': {'minimum': 0,
+                                                           'created': {'description': 'Albums '
+                                                                                      'created.',
+                                                                       'minimum': 0,
                                                                        'type': 'integer'},
-                                                           'pruned': {'minimum': 0,
+                                                           'pruned': {'description': 'Albums of '
+                                                                                     'sets no '
+                                                                                     'longer in '
+                                                                                     'the config '
+                                                                                     'that stopped '
+                                                                                     'being set '
+                                                                                     'templates '
+                                                                                     '(with prune; '
+                                                                                     'the albums '
+                                                                                     'stay).',
+                                                                      'minimum': 0,
                                                                       'type': 'integer'},
                                                            'removed': {'description': 'Set keys '
                                                                                       'whose '
@@ -1578,10 +2034,19 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                    'the config.',
                                                                     'minimum': 0,
                                                                     'type': 'integer'},
-                                                           'sets_dir': {'type': 'string'},
-                                                           'unchanged': {'minimum': 0,
+                                                           'sets_dir': {'description': 'The folder '
+                                                                                       'of the set '
+                                                                                       'configs.',
+                                                                        'type': 'string'},
+                                                           'unchanged': {'description': 'Albums '
+                                                                                        'already '
+                                                                                        'up to '
+                                                                                        'date.',
+                                                                         'minimum': 0,
                                                                          'type': 'integer'},
-                                                           'updated': {'minimum': 0,
+                                                           'updated': {'description': 'Albums '
+                                                                                      'updated.',
+                                                                       'minimum': 0,
                                                                        'type': 'integer'}},
                                             'required': ['sets_dir',
                                                          'sets',
@@ -1681,8 +2146,10 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                        'description': 'Result of `imgops thumbnails`: thumbnail jobs of '
                                       'imgops_queue rendered, failed for good, or put back for a '
                                       'retry.',
-                       'properties': {'job': {'const': 'thumbnails'},
+                       'properties': {'job': {'const': 'thumbnails',
+                                              'description': "The job's name."},
                                       'summary': {'additionalProperties': False,
+                                                  'description': 'What the run rendered.',
                                                   'properties': {'failed': {'description': 'Jobs '
                                                                                            'that '
                                                                                            'reached '
@@ -1713,10 +2180,19 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                              'pending.',
                                                                               'minimum': 0,
                                                                               'type': 'integer'},
-                                                                 'size': {'minimum': 16,
+                                                                 'size': {'description': 'Longest '
+                                                                                         'side in '
+                                                                                         'pixels.',
+                                                                          'minimum': 16,
                                                                           'type': 'integer'},
-                                                                 'thumbnails_dir': {'type': 'string'},
-                                                                 'written': {'minimum': 0,
+                                                                 'thumbnails_dir': {'description': 'Where '
+                                                                                                   'thumbnails '
+                                                                                                   'are '
+                                                                                                   'written.',
+                                                                                    'type': 'string'},
+                                                                 'written': {'description': 'Thumbnails '
+                                                                                            'written.',
+                                                                             'minimum': 0,
                                                                              'type': 'integer'}},
                                                   'required': ['thumbnails_dir',
                                                                'size',
