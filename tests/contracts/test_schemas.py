@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,26 @@ def test_the_description_check_finds_a_bare_property() -> None:
     schema = {"properties": {"a": {"type": "string", "description": "A."}, "b": {"properties": {"c": {}}}}}
     assert undescribed_properties(schema) == ["/properties/b", "/properties/b/properties/c"]
 
+
+def test_the_python_example_in_the_docs_validates(tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run([sys.executable, "-c", example], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # the receipt is valid: nothing printed
+    broken = example.replace('"success": True', '"success": False')
+    done = subprocess.run([sys.executable, "-c", broken], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert "$.success" in done.stdout
+
+
+def test_the_code_generators_are_pinned_exactly() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    dev = project["optional-dependencies"]["dev"]
+    pin = next(d for d in dev if d.startswith("datamodel-code-generator"))
+    assert pin == f"datamodel-code-generator=={version('datamodel-code-generator')}"
+    wanted = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["devDependencies"]
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))["packages"]
+    installed = json.loads((ROOT / "node_modules" / "json-schema-to-typescript" / "package.json").read_text())
+    assert wanted["json-schema-to-typescript"] == lock["node_modules/json-schema-to-typescript"]["version"]
+    assert wanted["json-schema-to-typescript"] == installed["version"]
+    assert wanted["json-schema-to-typescript"][0].isdigit(), "an exact version, not a range"
