@@ -1747,7 +1747,9 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                               'or running job and `duration_seconds` to a finished job whose start '
                               "and completion are known. Valid against the server's own "
                               "shared/schema/job.json except HEAD's `batch_generation_run_id`, "
-                              'which job.json (additionalProperties false) does not allow.',
+                              'which job.json (additionalProperties false) does not allow. The '
+                              'bare job dicts of `GET /api/jobs` and the `POST /generate` response '
+                              '(the job plus `queue_position` only) are not this shape.',
                'else': {'else': {'allOf': [{'not': {'anyOf': [{'required': ['queue_position']},
                                                               {'required': ['estimated_time_remaining']}]}},
                                            {'else': {'not': {'anyOf': [{'required': ['duration_seconds']}]}},
