@@ -24,6 +24,7 @@ from server_serializers import GENERATIONS, HEAD, SEED
 from imgops.contracts import problems
 from imgops.contracts._schemas import SCHEMAS
 
+ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCHEMAS = {
     path.stem: json.loads(path.read_text(encoding="utf-8"))
     for path in sorted((Path(__file__).parent / "server_schemas").glob("*.json"))
@@ -246,3 +247,26 @@ def test_imgops_requires_what_the_server_requires_and_declares_only_what_it_allo
     if theirs.get("additionalProperties") is False:
         extra = set(ours["properties"]) - set(theirs["properties"])
         assert extra <= {"batch_generation_run_id"}, extra
+
+
+# A queue job's keys are added as the job moves (request, worker, route): it has no fixed order.
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] != "queue_job"], ids=case_id)
+def test_the_schema_lists_the_keys_in_the_servers_order(case: tuple[str, str, str, dict[str, Any]]) -> None:
+    schema, _, _, sample = case
+    as_written = json.loads((ROOT / "shared" / "schema" / f"{schema}.json").read_text(encoding="utf-8"))
+    declared = list(as_written["properties"])  # the embedded copy has its keys sorted
+    assert sorted(sample, key=declared.index) == list(sample)
+    if sample.get("images"):
+        image_keys = list(as_written["$defs"]["image"]["properties"])
+        assert sorted(sample["images"][0], key=image_keys.index) == list(sample["images"][0])
+
+
+def test_the_serialiser_follows_the_sheets_album_order() -> None:
+    """SERVER_FACTS 7.3, written out once more: the serialiser and the schema must both agree with it."""
+    seed = ["id", "name", "description", "album_type", "is_public", "is_training_source", "generation_prompt",
+            "generation_config", "created_by", "created_at", "updated_at", "image_count", "is_set_template",
+            "csv_data", "base_prompt", "prompt_template", "style_suffix", "example_theme", "lora_config",
+            "template_item_count", "template_items_preview", "lora_count"]  # fmt: skip
+    head = [key for key in seed if key != "is_training_source"] + ["slug", "source_type", "source_id"]
+    assert list(first("album_detail", SEED, "upload album, public")) == [*seed, "images"]
+    assert list(first("album_detail", HEAD, "head_fresh: upload album, public")) == [*head, "images"]
