@@ -4,22 +4,58 @@
  * Result of `imgops bugs list|show|status|purge` and of the imgops_bug_reports module. `list` adds `reports`, `show` adds `report`.
  */
 export type BugsResult = JobResultEnvelope & {
+  /**
+   * The job's name.
+   */
   job?: "bugs";
+  /**
+   * What the action did; the keys depend on `action`.
+   */
   summary?: {
+    /**
+     * The subcommand: list, show, status or purge.
+     */
     action: "list" | "show" | "status" | "purge";
   };
+  /**
+   * `list`: one row per matched report, newest first.
+   */
   reports?: {
+    /**
+     * The report id (file name without `.json`).
+     */
     id: string;
+    /**
+     * The report's status, or `corrupt`.
+     */
     status: "open" | "in_progress" | "resolved" | "closed" | "corrupt";
+    /**
+     * When it was submitted.
+     */
     submitted_at: string;
+    /**
+     * Who submitted it.
+     */
     submitted_by: string | null;
+    /**
+     * File size in bytes.
+     */
     size: number;
+    /**
+     * The report's description.
+     */
     description: string;
+    /**
+     * Why the file could not be read.
+     */
     corrupt?: string;
   }[];
-  report?: BugReportAsStored;
+  report?: BugReportFileImgops;
 };
-export type BugReportReceipt_Status = "open" | "in_progress" | "resolved" | "closed";
+/**
+ * open, in_progress, resolved (the server's HEAD vocabulary) or closed (imgops).
+ */
+export type BugReportFile_Status = "open" | "in_progress" | "resolved" | "closed";
 
 /**
  * Fields every imgops job result carries, printed by `imgops --json <job>` and returned by the matching Ansible module. `changed` is true exactly when `actions` is not empty.
@@ -45,27 +81,86 @@ export interface ResultEnvelope_Message {
   message: string;
 }
 /**
- * One file <bug_reports_dir>/bug_<YYYYMMDD_HHMMSS>_<trace8>.json as the server writes it, with the status history imgops appends. Fields the server adds later are allowed.
+ * `show`: the whole report as stored.
  */
-export interface BugReportAsStored {
+export interface BugReportFileImgops {
+  /**
+   * `bug_<YYYYMMDD_HHMMSS UTC>_<first 8 characters of the trace id>`; the file's name without `.json`.
+   */
   report_id: string;
+  /**
+   * The client's X-Trace-Id or a uuid4 string the server made.
+   */
   trace_id?: string;
+  /**
+   * When the server stored the report (UTC ISO with `+00:00`).
+   */
   submitted_at: string;
+  /**
+   * E-mail of the submitting admin.
+   */
   submitted_by?: string | null;
+  /**
+   * Role of the submitter.
+   */
   user_role?: string | null;
-  status: BugReportReceipt_Status;
+  /**
+   * open when submitted; then moved by imgops' bugs job or the server's PATCH.
+   */
+  status: "open" | "in_progress" | "resolved" | "closed";
+  /**
+   * What the reporter wrote.
+   */
   description: string;
+  /**
+   * The request's environment object (`{mode, appVersion, gitSha, buildTime, ...}`), verbatim.
+   */
   environment?: {};
+  /**
+   * The request's client metadata (`{locationHref, userAgent, ...}`), verbatim.
+   */
   clientMeta?: {};
+  /**
+   * The frontend's state, free-form, verbatim.
+   */
   appState?: {};
+  /**
+   * The frontend's recent log entries, verbatim.
+   */
   recentLogs?: unknown[];
+  /**
+   * The frontend's recent network events, verbatim.
+   */
   networkEvents?: unknown[];
+  /**
+   * When the status last changed.
+   */
   updated_at?: string;
+  /**
+   * Status changes imgops made, oldest first.
+   *
+   * Items: One status change.
+   */
   status_history?: {
-    from: BugReportReceipt_Status | null;
-    to: BugReportReceipt_Status;
+    /**
+     * Status before the change; null for the first entry.
+     */
+    from: BugReportFile_Status | null;
+    /**
+     * open, in_progress, resolved (the server's HEAD vocabulary) or closed (imgops).
+     */
+    to: "open" | "in_progress" | "resolved" | "closed";
+    /**
+     * When it changed.
+     */
     at: string;
+    /**
+     * Who changed it (`imgops` unless given).
+     */
     actor: string;
+    /**
+     * Why, if given.
+     */
     note?: string;
   }[];
 }

@@ -4,14 +4,29 @@
  * Result of `imgops db init|upgrade|status`: platform tables created and imgops-owned migrations applied.
  */
 export type DbResult = JobResultEnvelope & {
+  /**
+   * The job's name.
+   */
   job?: "db";
+  /**
+   * The database's state after the action.
+   */
   summary?: {
     /**
      * The URL with any password masked.
      */
     database: string;
+    /**
+     * Platform tables still missing.
+     */
     missing_tables: string[];
+    /**
+     * imgops' applied migration revision, null before the first.
+     */
     imgops_revision: string | null;
+    /**
+     * imgops revisions not yet applied.
+     */
     pending_revisions: string[];
   };
 };

@@ -4,19 +4,43 @@
  * Result of `imgops disk check`: a severity per target (space, inodes, free-bytes floor) and a fill forecast. The job only reads the platform, so `changed` is always false and `actions` empty; the metrics file and history it writes are monitoring output.
  */
 export type DiskResult = JobResultEnvelope & {
+  /**
+   * The job's name.
+   */
   job?: "disk";
+  /**
+   * Always false: the job only reads.
+   */
   changed?: false;
+  /**
+   * Always empty.
+   */
   actions?: {
     [k: string]: unknown;
   };
+  /**
+   * The severities and the targets.
+   */
   summary?: {
     /**
      * the worst severity of all targets
      */
     severity: "ok" | "warning" | "critical" | "unknown";
+    /**
+     * Targets that are ok.
+     */
     ok: number;
+    /**
+     * Targets at warning.
+     */
     warning: number;
+    /**
+     * Targets at critical.
+     */
     critical: number;
+    /**
+     * Targets that could not be measured.
+     */
     unknown: number;
     /**
      * targets not ok (warning, critical or unknown), for the run summary
@@ -30,11 +54,12 @@ export type DiskResult = JobResultEnvelope & {
      * the history file written, or null in a dry run
      */
     history: string | null;
+    /**
+     * One entry per measured target.
+     */
     targets: Target[];
   };
 };
-export type Severity = "ok" | "warning" | "critical" | "unknown";
-export type Percent = number | null;
 
 /**
  * Fields every imgops job result carries, printed by `imgops --json <job>` and returned by the matching Ansible module. `changed` is true exactly when `actions` is not empty.
@@ -64,27 +89,81 @@ export interface Target {
    * the label (a disk.targets label, or the paths key of a root)
    */
   target: string;
+  /**
+   * The measured path.
+   */
   path: string;
   /**
    * null when the path could not be read
    */
   mount: string | null;
-  severity: Severity;
+  /**
+   * This target's severity.
+   */
+  severity: "ok" | "warning" | "critical" | "unknown";
+  /**
+   * Why the severity is not ok.
+   */
   reasons: string[];
+  /**
+   * The thresholds applied to this target.
+   */
   thresholds: {
+    /**
+     * Space used percent that warns.
+     */
     warn_percent: number;
+    /**
+     * Space used percent that is critical.
+     */
     crit_percent: number;
+    /**
+     * Inodes used percent that warns.
+     */
     inode_warn_percent: number;
+    /**
+     * Inodes used percent that is critical.
+     */
     inode_crit_percent: number;
+    /**
+     * Free bytes below which the target is critical; null for none.
+     */
     min_free_bytes: number | null;
   };
+  /**
+   * Filesystem size.
+   */
   size_bytes?: number;
+  /**
+   * Bytes used.
+   */
   used_bytes?: number;
+  /**
+   * Bytes free to unprivileged users.
+   */
   free_bytes?: number;
-  used_percent?: Percent;
+  /**
+   * Space used percent.
+   */
+  used_percent?: number | null;
+  /**
+   * Inodes in the filesystem.
+   */
   inodes_total?: number;
+  /**
+   * Inodes free.
+   */
   inodes_free?: number;
-  inode_used_percent?: Percent;
+  /**
+   * Inodes used percent.
+   */
+  inode_used_percent?: number | null;
+  /**
+   * Growth from the history; null without enough samples.
+   */
   growth_bytes_per_day?: number | null;
+  /**
+   * Days until full at that growth; null when not growing or unknown.
+   */
   days_until_full?: number | null;
 }

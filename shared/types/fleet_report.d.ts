@@ -4,26 +4,71 @@
  * Written by the summary play of maintenance.yml on the controller (imgops_report_dir/maintenance-<time>Z.json): a row per host with its headline figures and jobs, and the totals.
  */
 export interface FleetReport {
+  /**
+   * When the report was written (UTC).
+   */
   generated_at: string;
+  /**
+   * One entry per host of the run.
+   */
   hosts: (Figures & {
+    /**
+     * The inventory host name.
+     */
     host: string;
+    /**
+     * failed when the host did not finish the run or any of its jobs failed.
+     */
     status: "ok" | "failed";
+    /**
+     * Each job that ran, by name.
+     */
     jobs: {
       [k: string]: {
+        /**
+         * The job changed something.
+         */
         changed: boolean;
+        /**
+         * The job failed.
+         */
         failed: boolean;
+        /**
+         * The job ran in check mode.
+         */
         dry_run: boolean;
       };
     };
   })[];
+  /**
+   * Sums over all hosts.
+   */
   totals: Figures & {
+    /**
+     * Hosts in the run.
+     */
     hosts: number;
+    /**
+     * Hosts with a failed job.
+     */
     failed_hosts: number;
   };
 }
 export interface Figures {
+  /**
+   * Bytes freed by purges.
+   */
   bytes_freed: number;
+  /**
+   * Disk targets not ok.
+   */
   alerts: number;
+  /**
+   * Images ingested by the legacy import.
+   */
   images_imported: number;
+  /**
+   * Bug reports expired.
+   */
   reports_expired: number;
 }

@@ -4,13 +4,25 @@
  * Result of `imgops legacy import`: files discovered, staged under legacy_root, ingested as images, duplicates by content, orphan sidecars, skipped files with reasons, albums created.
  */
 export type LegacyResult = JobResultEnvelope & {
+  /**
+   * The job's name.
+   */
   job?: "legacy";
+  /**
+   * What the import found and did.
+   */
   summary?: {
     /**
      * Host name keying this host's rows in imgops_assets.
      */
     host: string;
+    /**
+     * Where files are staged.
+     */
     legacy_root: string;
+    /**
+     * How files are staged: hardlink, copy or symlink.
+     */
     mode: "hardlink" | "copy" | "symlink";
     /**
      * Image files found in the sources.
@@ -36,15 +48,39 @@ export type LegacyResult = JobResultEnvelope & {
      * Sidecars without an image.
      */
     orphans: number;
+    /**
+     * Files skipped.
+     */
     skipped: number;
+    /**
+     * Skipped files per reason.
+     */
     skipped_reasons: {
       [k: string]: number;
     };
+    /**
+     * Sidecars that could not be used.
+     */
     sidecar_problems: number;
+    /**
+     * Albums created.
+     */
     albums_created: number;
+    /**
+     * Names of the albums created.
+     */
     new_albums: string[];
+    /**
+     * Labels added.
+     */
     labels_added: number;
+    /**
+     * Thumbnail jobs queued.
+     */
     thumbnails_queued: number;
+    /**
+     * Manifests written.
+     */
     manifests_written: number;
   };
 };

@@ -4,37 +4,85 @@
  * Result of `imgops purge [scrape|training|all]`: paths removed inside their roots, rows updated, refusals (as notices), bytes freed and free space per filesystem.
  */
 export type PurgeResult = JobResultEnvelope & {
+  /**
+   * The job's name.
+   */
   job?: "purge";
+  /**
+   * Each removal or row update.
+   */
   actions?: {
+    /**
+     * remove (a path) or update_row (a database row).
+     */
     kind?: "remove" | "update_row";
+    /**
+     * What was removed or updated.
+     */
     detail?: {
       /**
        * table/id, null for an orphan folder
        */
       row?: string | null;
+      /**
+       * What the path is.
+       */
       what?: "scrape_output" | "training_dataset" | "training_log" | "checkpoint" | "orphan";
       /**
        * bytes allocated on disk (st_blocks)
        */
       bytes?: number;
+      /**
+       * Entries (files and folders) removed.
+       */
       files?: number;
+      /**
+       * Why it was due.
+       */
       reason?: string;
+      /**
+       * The row's values before.
+       */
       before?: {};
+      /**
+       * The row's values after.
+       */
       after?: {};
     };
   }[];
+  /**
+   * Totals of the purge.
+   */
   summary?: {
+    /**
+     * The kinds purged.
+     */
     kinds: ("scrape" | "training")[];
     /**
      * kinds whose retention is 0
      */
     disabled: ("scrape" | "training")[];
+    /**
+     * Retention per kind, in days.
+     */
     retention_days: {
       [k: string]: number;
     };
+    /**
+     * Orphan folders were purged too.
+     */
     orphans: boolean;
+    /**
+     * Checkpoints were purged too.
+     */
     purge_checkpoints: boolean;
+    /**
+     * Paths removed.
+     */
     paths_removed: number;
+    /**
+     * Rows updated.
+     */
     rows_updated: number;
     /**
      * paths refused by confinement; each is also a notice
@@ -44,13 +92,34 @@ export type PurgeResult = JobResultEnvelope & {
      * aged rows whose paths are all missing on this host (they may live on another host sharing the database): left as they are
      */
     missing: number;
+    /**
+     * Bytes freed in all.
+     */
     bytes_freed: number;
+    /**
+     * Free space per filesystem touched.
+     */
     filesystems: {
+      /**
+       * The mount point.
+       */
       mount: string;
+      /**
+       * Bytes freed on it.
+       */
       bytes_freed: number;
+      /**
+       * Free bytes before.
+       */
       free_bytes_before: number;
+      /**
+       * Free bytes after.
+       */
       free_bytes_after: number;
     }[];
+    /**
+     * Where the metrics file was written, or null.
+     */
     textfile_dir: string | null;
     /**
      * kinds skipped because their root is not configured or does not exist on this host, with why

@@ -4,25 +4,49 @@
  * Result of `imgops sets` and of the imgops_sets module: the set-template albums created, updated, adopted, unchanged and pruned, and the columns added to an older albums table.
  */
 export type SetsResult = JobResultEnvelope & {
+  /**
+   * The job's name.
+   */
   job?: "sets";
+  /**
+   * What the sync did.
+   */
   summary?: {
+    /**
+     * The folder of the set configs.
+     */
     sets_dir: string;
     /**
      * Valid sets in the config.
      */
     sets: number;
+    /**
+     * Albums created.
+     */
     created: number;
+    /**
+     * Albums updated.
+     */
     updated: number;
     /**
      * Of the updated, albums found by name and adopted.
      */
     adopted: number;
+    /**
+     * Albums already up to date.
+     */
     unchanged: number;
     /**
      * Set keys whose albums remain but are no longer in the config.
      */
     removed: string[];
+    /**
+     * Albums of sets no longer in the config that stopped being set templates (with prune; the albums stay).
+     */
     pruned: number;
+    /**
+     * Set-template columns added to an older albums table.
+     */
     columns_added: (
       | "is_set_template"
       | "csv_data"
@@ -33,11 +57,29 @@ export type SetsResult = JobResultEnvelope & {
       | "lora_config"
     )[];
   };
+  /**
+   * Problems in the set configs, each naming its file.
+   */
   errors?: {
+    /**
+     * What is wrong.
+     */
     message: string;
+    /**
+     * The file.
+     */
     file: string;
+    /**
+     * The set, or null for the whole file.
+     */
     set: string | null;
+    /**
+     * The CSV row (1-based).
+     */
     row?: number;
+    /**
+     * The CSV column (name or index).
+     */
     column?: string | number;
   }[];
 };

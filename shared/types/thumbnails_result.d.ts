@@ -4,10 +4,25 @@
  * Result of `imgops thumbnails`: thumbnail jobs of imgops_queue rendered, failed for good, or put back for a retry.
  */
 export type ThumbnailsResult = JobResultEnvelope & {
+  /**
+   * The job's name.
+   */
   job?: "thumbnails";
+  /**
+   * What the run rendered.
+   */
   summary?: {
+    /**
+     * Where thumbnails are written.
+     */
     thumbnails_dir: string;
+    /**
+     * Longest side in pixels.
+     */
     size: number;
+    /**
+     * Thumbnails written.
+     */
     written: number;
     /**
      * Jobs that reached max_attempts this run.

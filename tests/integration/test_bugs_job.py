@@ -129,7 +129,7 @@ def test_status_change_appends_history_and_keeps_everything_else(tmp_path: Path,
     ]
     assert after["updated_at"] == (NOW + timedelta(hours=1)).isoformat()
     assert path.read_text(encoding="utf-8").startswith('{\n  "report_id"')  # same indentation
-    assert problems(after, "bug_report_receipt") == []
+    assert problems(after, "bug_report_file") == []
 
 
 def test_same_status_again_writes_nothing(tmp_path: Path, reports: Path) -> None:
@@ -195,7 +195,7 @@ def test_kill_9_during_rewrites_never_tears_the_file(tmp_path: Path, reports: Pa
         child.wait()
         data = json.loads(path.read_text(encoding="utf-8"))
         assert data["status"] in ("open", "closed")
-        assert problems(data, "bug_report_receipt") == []
+        assert problems(data, "bug_report_file") == []
     assert len(data["status_history"]) >= 1
 
 

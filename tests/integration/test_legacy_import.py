@@ -17,7 +17,7 @@ from imgops.db.imgops_tables import queue
 from imgops.db.models import Album, AlbumImage, Image, Label, MigrationHistory
 from imgops.db_job import run_db
 from imgops.legacy import run_legacy_import
-from imgops.records import queue_job
+from imgops.records import thumbnail_job
 from imgops.thumbnails import run_thumbnails
 
 
@@ -152,7 +152,7 @@ def test_thumbnails_are_rendered_and_failures_retried_up_to_the_limit(demo_platf
             select(queue.c.attempts, queue.c.last_error).where(queue.c.status == "failed")
         ).one()
         for row in connection.execute(select(queue)):
-            assert problems(queue_job(row), "queue_job") == []
+            assert problems(thumbnail_job(row), "thumbnail_job") == []
     engine.dispose()
     assert sum(1 for path in made.values() if path) == 47
     for path in filter(None, made.values()):

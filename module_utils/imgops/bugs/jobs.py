@@ -69,7 +69,7 @@ def run_bugs_show(config: Config, report_id: str) -> JobResult:
         raise InputError(f"bug report {report_id} is corrupt: {report.corrupt}", file=str(report.path))
     result = JobResult(job=JOB)
     result.summary = {"action": "show", "report": report.report_id, "status": report.status}
-    for problem in problems(report.data, "bug_report_receipt"):
+    for problem in problems(report.data, "bug_report_file"):
         result.notice(f"does not match the bug report contract: {problem}", file=str(report.path))
     result.data = {"report": report.data}
     return result

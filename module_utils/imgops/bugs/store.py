@@ -71,7 +71,7 @@ class ReportEntry:
     @classmethod
     def from_file(cls, report: ReportFile) -> ReportEntry:
         data = report.data or {}
-        found = problems(report.data, "bug_report_receipt") if report.data is not None else []
+        found = problems(report.data, "bug_report_file") if report.data is not None else []
         submitted_by = data.get("submitted_by")
         return cls(
             folder=report.path.parent,

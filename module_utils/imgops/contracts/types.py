@@ -9,46 +9,88 @@ from typing_extensions import TypedDict
 
 # --- album_detail.json
 
-class AlbumDetailLora(TypedDict):
-    path: str
-    weight: float
+AlbumDetailNaiveTimestamp: TypeAlias = str
 
 
-class AlbumDetailSetTemplate(TypedDict, closed=True):
-    csv_data: list[dict[str, str]]
-    base_prompt: str | None
-    prompt_template: str | None
-    style_suffix: str | None
-    example_theme: str | None
-    lora_config: list[AlbumDetailLora]
+AlbumDetailRowTimestamp: TypeAlias = str | None
+
+
+class AlbumDetailLabel(TypedDict, closed=True):
+    id: int
+    image_id: int
+    label_text: str
+    confidence: float | None
+    label_type: str
+    source_model: str | None
+    source_prompt: str | None
+    created_by: str | None
+    created_at: AlbumDetailNaiveTimestamp
+
+
+class AlbumDetailImage(TypedDict, closed=True):
+    id: int
+    filename: str
+    storage_name: str | None
+    download_url: str
+    thumbnail_url: str
+    prompt: str | None
+    negative_prompt: str | None
+    seed: int | None
+    steps: int | None
+    guidance_scale: float | None
+    width: int | None
+    height: int | None
+    lora_config: str | None
+    is_nsfw: bool
+    is_public: bool
+    created_at: AlbumDetailRowTimestamp
+    updated_at: AlbumDetailRowTimestamp
+    file_path: str | None
+    thumbnail_path: str | None
+    labels: list[AlbumDetailLabel]
+    label_count: NotRequired[int]
+    manual_label_count: NotRequired[int]
 
 
 class AlbumDetail(TypedDict, closed=True):
     id: int
     name: str
     description: str | None
-    album_type: str | None
+    album_type: str
     is_public: bool
-    is_training_source: bool
+    is_training_source: NotRequired[bool]
+    generation_prompt: str | None
+    generation_config: str | None
     created_by: str | None
-    generation_config: dict[str, Any] | None
-    is_set_template: bool
-    set_template: AlbumDetailSetTemplate | None
+    created_at: AlbumDetailRowTimestamp
+    updated_at: AlbumDetailRowTimestamp
     image_count: int
-    created_at: str | None
-    updated_at: str | None
+    is_set_template: bool
+    csv_data: str | None
+    base_prompt: str | None
+    prompt_template: str | None
+    style_suffix: str | None
+    example_theme: str | None
+    lora_config: str | None
+    template_item_count: int
+    template_items_preview: list[dict[str, Any]]
+    lora_count: int
+    slug: NotRequired[str]
+    source_type: NotRequired[Literal['manual', 'batch_generation', 'scrape'] | None]
+    source_id: NotRequired[int | None]
+    images: list[AlbumDetailImage]
 
 
-# --- bug_report_receipt.json
+# --- bug_report_file.json
 
-BugReportReceiptStatus: TypeAlias = Literal['open', 'in_progress', 'resolved', 'closed']
+BugReportFileStatus: TypeAlias = Literal['open', 'in_progress', 'resolved', 'closed']
 
 
-BugReportReceiptStatusHistoryItem = TypedDict(
+BugReportFileStatusHistoryItem = TypedDict(
     'StatusHistoryItem',
     {
-        'from': BugReportReceiptStatus | None,
-        'to': BugReportReceiptStatus,
+        'from': BugReportFileStatus | None,
+        'to': BugReportFileStatus,
         'at': str,
         'actor': str,
         'note': NotRequired[str],
@@ -57,13 +99,13 @@ BugReportReceiptStatusHistoryItem = TypedDict(
 )
 
 
-class BugReportReceipt(TypedDict):
+class BugReportFile(TypedDict):
     report_id: str
     trace_id: NotRequired[str]
     submitted_at: str
     submitted_by: NotRequired[str | None]
     user_role: NotRequired[str | None]
-    status: BugReportReceiptStatus
+    status: BugReportFileStatus
     description: str
     environment: NotRequired[dict[str, Any]]
     clientMeta: NotRequired[dict[str, Any]]
@@ -71,7 +113,16 @@ class BugReportReceipt(TypedDict):
     recentLogs: NotRequired[list[Any]]
     networkEvents: NotRequired[list[Any]]
     updated_at: NotRequired[str]
-    status_history: NotRequired[list[BugReportReceiptStatusHistoryItem]]
+    status_history: NotRequired[list[BugReportFileStatusHistoryItem]]
+
+
+# --- bug_report_receipt.json
+
+class BugReportReceipt(TypedDict, closed=True):
+    success: Literal[True]
+    report_id: str
+    trace_id: str
+    stored_at: str
 
 
 # --- bugs_result.json
@@ -101,7 +152,7 @@ class BugsResultReport(TypedDict):
     corrupt: NotRequired[str]
 
 
-BugsResultBugReportReceiptStatus: TypeAlias = Literal['open', 'in_progress', 'resolved', 'closed']
+BugsResultBugReportFileStatus: TypeAlias = Literal['open', 'in_progress', 'resolved', 'closed']
 
 
 class BugsResultResultEnvelopeMessage(TypedDict):
@@ -111,8 +162,8 @@ class BugsResultResultEnvelopeMessage(TypedDict):
 BugsResultStatusHistoryItem = TypedDict(
     'StatusHistoryItem',
     {
-        'from': BugsResultBugReportReceiptStatus | None,
-        'to': BugsResultBugReportReceiptStatus,
+        'from': BugsResultBugReportFileStatus | None,
+        'to': BugsResultBugReportFileStatus,
         'at': str,
         'actor': str,
         'note': NotRequired[str],
@@ -121,13 +172,13 @@ BugsResultStatusHistoryItem = TypedDict(
 )
 
 
-class BugsResultBugReportAsStored(TypedDict):
+class BugsResultBugReportFileImgops(TypedDict):
     report_id: str
     trace_id: NotRequired[str]
     submitted_at: str
     submitted_by: NotRequired[str | None]
     user_role: NotRequired[str | None]
-    status: BugsResultBugReportReceiptStatus
+    status: BugsResultBugReportFileStatus
     description: str
     environment: NotRequired[dict[str, Any]]
     clientMeta: NotRequired[dict[str, Any]]
@@ -148,7 +199,7 @@ class BugsResult(TypedDict):
     notices: list[BugsResultResultEnvelopeMessage]
     diff: NotRequired[BugsResultDiff]
     reports: NotRequired[list[BugsResultReport]]
-    report: NotRequired[BugsResultBugReportAsStored]
+    report: NotRequired[BugsResultBugReportFileImgops]
 
 
 # --- config.json
@@ -507,19 +558,37 @@ class PurgeResult(TypedDict):
 
 # --- queue_job.json
 
+QueueJobLocalTimestamp: TypeAlias = str
+
+
 class QueueJob(TypedDict, closed=True):
     id: int
-    kind: str
-    dedupe_key: str
-    status: Literal['pending', 'running', 'done', 'failed']
-    attempts: int
-    max_attempts: int
-    payload: dict[str, Any]
-    last_error: str | None
-    created_at: str
-    updated_at: str
-    started_at: str | None
-    finished_at: str | None
+    prompt: str
+    status: Literal['queued', 'running', 'completed', 'failed', 'cancelled']
+    submitted_at: QueueJobLocalTimestamp
+    seed: NotRequired[int]
+    steps: NotRequired[int]
+    width: NotRequired[int]
+    height: NotRequired[int]
+    guidance_scale: NotRequired[float]
+    negative_prompt: NotRequired[str]
+    output: NotRequired[str]
+    lora_paths: NotRequired[list[str]]
+    lora_weights: NotRequired[list[float]]
+    batch_id: NotRequired[str]
+    batch_item_name: NotRequired[str]
+    batch_item_data: NotRequired[dict[str, Any]]
+    output_dir: NotRequired[str]
+    album_id: NotRequired[int]
+    batch_generation_run_id: NotRequired[int]
+    started_at: NotRequired[QueueJobLocalTimestamp]
+    completed_at: NotRequired[QueueJobLocalTimestamp]
+    output_path: NotRequired[str]
+    error: NotRequired[str]
+    cancelled_at: NotRequired[QueueJobLocalTimestamp]
+    queue_position: NotRequired[int]
+    estimated_time_remaining: NotRequired[None]
+    duration_seconds: NotRequired[float]
 
 
 # --- result_envelope.json
@@ -608,6 +677,28 @@ class SetsResult(TypedDict):
     diff: NotRequired[SetsResultDiff]
 
 
+# --- thumbnail_job.json
+
+class ThumbnailJobPayload(TypedDict):
+    image_id: int
+    host: NotRequired[str]
+
+
+class ThumbnailJob(TypedDict, closed=True):
+    id: int
+    kind: Literal['thumbnail']
+    dedupe_key: str
+    status: Literal['pending', 'running', 'done', 'failed']
+    attempts: int
+    max_attempts: int
+    payload: ThumbnailJobPayload
+    last_error: str | None
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
 # --- thumbnails_result.json
 
 class ThumbnailsResultAction(TypedDict, closed=True):
@@ -647,23 +738,20 @@ class ThumbnailsResult(TypedDict):
 
 # --- training_status.json
 
-class TrainingStatusPurge(TypedDict, closed=True):
-    dataset_purged: bool
-    dataset_present: bool
-    log_path: str
-    log_present: bool
-    weights_present: bool
-
-
 class TrainingStatus(TypedDict, closed=True):
     id: int
-    name: str | None
-    status: Literal['pending', 'running', 'completed', 'failed', 'cancelled']
-    progress: int | None
-    terminal: bool
-    completed_at: str | None
-    age_days: float | None
-    dataset_path: str
-    output_path: str
+    name: str
+    description: str | None
+    training_config: str | None
+    status: Literal['pending', 'queued', 'running', 'completed', 'failed', 'cancelled']
+    progress: float
     final_checkpoint: str | None
-    purge: TrainingStatusPurge
+    training_loss: float | None
+    validation_loss: float | None
+    error_message: str | None
+    last_error_at: str | None
+    created_at: str | None
+    started_at: str | None
+    completed_at: str | None
+    dataset_path: str | None
+    output_path: str | None
