@@ -35,12 +35,12 @@ def test_check_mode_and_dry_run_agree_then_the_module_imports(
     sqlite_platform: DemoPlatform, ansible_env: dict[str, str], venv_bin: Path
 ) -> None:
     config = sqlite_platform.imgops_config
-    checked = adhoc(ansible_env, "imgops_legacy_import", f"config={config}", "--check")
+    checked = adhoc(ansible_env, "imgops_legacy", f"config={config}", "--check")
     dry = cli(venv_bin, config, "--dry-run", "legacy", "import")
     assert {k: checked[k] for k in COMPARED} == {k: dry[k] for k in COMPARED}
     assert checked["changed"] is True and checked["summary"]["ingested"] == 48
 
-    done = adhoc(ansible_env, "imgops_legacy_import", f"config={config}")
+    done = adhoc(ansible_env, "imgops_legacy", f"config={config}")
     assert done["changed"] is True and done["summary"]["staged"] == 49
     assert problems({k: v for k, v in done.items() if k in (*COMPARED, "changed", "actions")}, "legacy_result") == []
     again = cli(venv_bin, config, "legacy", "import")
