@@ -30,6 +30,7 @@ from .db.schema import ensure_imgops_schema
 from .errors import reports_database_errors
 from .fs import atomic_write_bytes, job_lock
 from .legacy.job import import_host
+from .options import at_least
 from .result import JobResult
 
 KIND = "thumbnail"
@@ -72,6 +73,7 @@ def thumbnail_name(filename: str) -> str:
 @reports_database_errors
 def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = False) -> JobResult:
     """Render pending thumbnails (at most ``limit``); a dry run counts them and writes nothing."""
+    limit = at_least("limit", limit, 1)
     section = config.section("thumbnails")
     thumbnails_dir = config.path("thumbnails_dir")
     result = JobResult(job="thumbnails", dry_run=dry_run)
