@@ -146,6 +146,8 @@ class BugsResult(TypedDict):
     actions: list[BugsResultAction]
     errors: list[BugsResultResultEnvelopeMessage]
     notices: list[BugsResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[BugsResultDiff]
     reports: NotRequired[list[BugsResultReport]]
     report: NotRequired[BugsResultBugReportAsStored]
@@ -281,6 +283,8 @@ class DbResult(TypedDict):
     actions: list[DbResultAction]
     errors: list[DbResultResultEnvelopeMessage]
     notices: list[DbResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[DbResultDiff]
 
 
@@ -353,6 +357,8 @@ class DiskResult(TypedDict):
     actions: list[DiskResultAction]
     errors: list[DiskResultResultEnvelopeMessage]
     notices: list[DiskResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[DiskResultDiff]
 
 
@@ -433,6 +439,8 @@ class LegacyResult(TypedDict):
     actions: list[LegacyResultAction]
     errors: list[LegacyResultResultEnvelopeMessage]
     notices: list[LegacyResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[LegacyResultDiff]
 
 
@@ -497,6 +505,8 @@ class PurgeResult(TypedDict):
     actions: list[PurgeResultAction]
     errors: list[PurgeResultResultEnvelopeMessage]
     notices: list[PurgeResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[PurgeResultDiff]
 
 
@@ -542,6 +552,8 @@ class ResultEnvelope(TypedDict):
     actions: list[ResultEnvelopeAction]
     errors: list[ResultEnvelopeMessage]
     notices: list[ResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[ResultEnvelopeDiff]
 
 
@@ -600,6 +612,8 @@ class SetsResult(TypedDict):
     actions: list[SetsResultAction]
     errors: list[SetsResultResultEnvelopeMessage]
     notices: list[SetsResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[SetsResultDiff]
 
 
@@ -637,6 +651,8 @@ class ThumbnailsResult(TypedDict):
     actions: list[ThumbnailsResultAction]
     errors: list[ThumbnailsResultResultEnvelopeMessage]
     notices: list[ThumbnailsResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[ThumbnailsResultDiff]
 
 
