@@ -1,36 +1,24 @@
 """Each module's documented options are its argument_spec, as ansible-test's validate-modules checks.
 
 The documentation is read as ``ansible-doc --json`` renders it (doc fragments included); the
-argument_spec is the module's ``ARGUMENT_SPEC``, imported the way AnsiballZ would find it: the
-repository's ``module_utils`` is added to ``ansible.module_utils``.
+argument_spec is the module's ``ARGUMENT_SPEC`` (the ``library_module`` fixture imports it).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import ansible.module_utils
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted((ROOT / "library").glob("imgops_*.py"))
 COMPARED = ("type", "default", "choices", "required", "elements")
-
-
-def load_module(path: Path) -> ModuleType:
-    if str(ROOT / "module_utils") not in ansible.module_utils.__path__:
-        ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
-    spec = importlib.util.spec_from_file_location(f"imgops_library_{path.stem}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # runs the definitions only: main() is guarded by __name__
-    return module
 
 
 @functools.cache
@@ -56,8 +44,10 @@ def normalised(option: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.stem)
-def test_documented_options_are_the_argument_spec(path: Path, documented: dict[str, dict[str, Any]]) -> None:
-    spec = load_module(path).ARGUMENT_SPEC
+def test_documented_options_are_the_argument_spec(
+    path: Path, documented: dict[str, dict[str, Any]], library_module: Callable[[str], ModuleType]
+) -> None:
+    spec = library_module(path.stem).ARGUMENT_SPEC
     docs = documented[path.stem]
     assert set(docs) == set(spec), f"documented only {set(docs) - set(spec)}, in the spec only {set(spec) - set(docs)}"
     for name, option in spec.items():
@@ -65,20 +55,20 @@ def test_documented_options_are_the_argument_spec(path: Path, documented: dict[s
         assert docs[name].get("description"), f"{path.stem} option {name!r} has no description"
 
 
-def test_a_secret_option_is_never_logged() -> None:
+def test_a_secret_option_is_never_logged(library_module: Callable[[str], ModuleType]) -> None:
     for path in MODULES:
-        assert load_module(path).ARGUMENT_SPEC["database_url"].get("no_log") is True, path.stem
+        assert library_module(path.stem).ARGUMENT_SPEC["database_url"].get("no_log") is True, path.stem
 
 
-def test_the_comparison_sees_a_drifted_default(documented: dict[str, dict[str, Any]]) -> None:
+def test_the_comparison_sees_a_drifted_default(
+    documented: dict[str, dict[str, Any]], library_module: Callable[[str], ModuleType]
+) -> None:
     """The check itself can fail: a spec whose default differs from the documentation is caught."""
-    spec = dict(load_module(ROOT / "library" / "imgops_purge.py").ARGUMENT_SPEC)
+    spec = dict(library_module("imgops_purge").ARGUMENT_SPEC)
     spec["kind"] = {**spec["kind"], "default": "scrape"}
     assert normalised(documented["imgops_purge"]["kind"]) != normalised(spec["kind"])
 
 
-def test_an_old_name_takes_exactly_the_options_of_the_new() -> None:
+def test_an_old_name_takes_exactly_the_options_of_the_new(library_module: Callable[[str], ModuleType]) -> None:
     for old, new in (("imgops_legacy_import", "imgops_legacy"), ("imgops_bug_reports", "imgops_bugs")):
-        assert load_module(ROOT / "library" / f"{old}.py").ARGUMENT_SPEC == (
-            load_module(ROOT / "library" / f"{new}.py").ARGUMENT_SPEC
-        )
+        assert library_module(old).ARGUMENT_SPEC == library_module(new).ARGUMENT_SPEC
