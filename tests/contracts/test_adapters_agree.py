@@ -35,7 +35,7 @@ def cli_options(parser: argparse.ArgumentParser) -> dict[str, set[str] | None]:
 def test_each_module_option_is_a_cli_option_with_the_same_choices(
     job: str, library_module: Callable[[str], ModuleType]
 ) -> None:
-    jobs = build_parser()._subparsers._group_actions[0].choices
+    jobs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
     cli = cli_options(jobs[job])
     for name, option in library_module(f"imgops_{job}").ARGUMENT_SPEC.items():
         if name in COMMON or (job, name) in MODULE_ONLY:

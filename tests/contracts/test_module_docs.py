@@ -84,7 +84,7 @@ def test_an_old_module_name_is_a_deprecated_alias_of_the_new(old: str) -> None:
 def test_each_job_has_one_name_across_module_cli_schema_and_docs() -> None:
     from imgops.cli import build_parser
 
-    verbs = set(build_parser()._subparsers._group_actions[0].choices)
+    verbs = set(build_parser().job_names)
     names = {m.stem.removeprefix("imgops_") for m in MODULES if m.stem not in ALIASES}
     assert names == verbs
     for job in names:

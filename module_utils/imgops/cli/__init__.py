@@ -40,6 +40,8 @@ class UsageProblem(Exception):
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors reach ``main``, so ``--json`` can report them as an envelope."""
 
+    job_names: tuple[str, ...] = ()
+
     def error(self, message: str) -> NoReturn:
         raise UsageProblem(self, message)
 
@@ -79,6 +81,7 @@ def build_parser() -> Parser:
     jobs = parser.add_subparsers(dest="job", metavar="<job>", required=True)
     for module in JOB_MODULES:
         module.add_parser(jobs, shared)
+    parser.job_names = tuple(jobs.choices)
     parser.set_defaults(view=PLAIN)
     return parser
 
@@ -91,8 +94,7 @@ def _usage_error(parser: Parser, problem: UsageProblem, argv: list[str]) -> int:
     """argparse's message and usage on stderr; with ``--json`` also the envelope on stdout."""
     options = argv[: argv.index("--")] if "--" in argv else argv
     if "--json" in options:
-        jobs = parser._subparsers._group_actions[0].choices if parser._subparsers else {}
-        job = next((word for word in options if word in jobs), NO_JOB)
+        job = next((word for word in options if word in parser.job_names), NO_JOB)
         _print_json(JobResult.from_error(job, problem.message, {"usage": True}, "--dry-run" in options).to_output())
     problem.parser.print_usage(sys.stderr)
     print(f"{problem.parser.prog}: error: {problem.message}", file=sys.stderr)
