@@ -13,7 +13,7 @@ description:
   - Check mode counts the pending jobs and writes nothing.
 options:
   limit:
-    description: Render at most this many thumbnails; all pending ones when omitted.
+    description: Render at most this many thumbnails (at least 1, as the CLI requires); all pending ones when omitted.
     type: int
 extends_documentation_fragment: [imgops_common]
 author: imgops developers
