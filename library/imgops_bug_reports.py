@@ -1,27 +1,18 @@
 #!/usr/bin/python
-"""Ansible module imgops_bug_reports: a thin adapter over imgops.bugs."""
+"""Ansible module imgops_bug_reports: the old name of imgops_bugs, kept one release."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: imgops_bug_reports
-short_description: Change bug report statuses and expire old reports
+short_description: Old name of imgops_bugs (change bug report statuses, expire old reports)
 description:
-  - C(action=status) moves one report to a status, appending to its C(status_history) and setting
-    C(updated_at); the file is rewritten atomically with every other field and the key order kept.
-    The same status again changes nothing.
-  - C(action=purge) deletes reports older than C(retention.bug_reports_days) whose status expires
-    (C(bugs.expire_statuses), default resolved and closed), archiving them first into a gzip tar when
-    C(bugs.archive_dir) is set. Corrupt files are reported and never deleted.
-  - Check mode computes the same actions and writes nothing; diff mode shows the status before and after.
+  - Runs exactly what M(imgops_bugs) runs and warns that the name is deprecated.
+deprecated:
+  removed_in: "0.2.0"
+  why: Every job has one name; the bug report job is C(bugs) everywhere.
+  alternative: Use M(imgops_bugs) instead.
 options:
-  config:
-    description: Path of the imgops configuration file.
-    type: path
-    default: /etc/imgops/imgops.yml
-  database_url:
-    description: Unused by this job; accepted so every imgops module takes the same common options.
-    type: str
   action:
     description: What to do.
     type: str
@@ -41,103 +32,55 @@ options:
     description: Who made the change, recorded in the history entry.
     type: str
     default: ansible
+extends_documentation_fragment: [imgops_common]
 author: imgops developers
 """
 
 EXAMPLES = r"""
-- name: Mark a report resolved
-  imgops_bug_reports:
-    action: status
-    report_id: bug_20251031_142501_a1b2c3d4
-    status: resolved
-    note: fixed in 2.4.1
-    actor: "{{ lookup('env', 'USER') }}"
-
-- name: Expire old resolved and closed reports
+- name: Expire old resolved and closed reports (write imgops_bugs in new playbooks)
   imgops_bug_reports:
     action: purge
 """
 
 RETURN = r"""
 job:
-  description: The job name.
+  description: The job name; every returned key is the one M(imgops_bugs) documents.
   returned: always
   type: str
   sample: bugs
-changed:
-  description: Whether a report was changed or expired (or would be, in check mode).
-  returned: always
-  type: bool
-  sample: true
-dry_run:
-  description: True in check mode.
-  returned: always
-  type: bool
-  sample: false
-summary:
-  description: For status, the report and its status before and after; for purge, the counts
-    examined, expired, kept and corrupt, the bytes expired and the archive written.
-  returned: always
-  type: dict
-  sample: {"action": "purge", "folder": "/mnt/storage/imagineer/bug_reports", "retention_days": 30,
-           "expire_statuses": ["resolved", "closed"], "examined": 8, "expired": 2, "expired_bytes": 41230,
-           "kept": 6, "corrupt": 1, "archive": null}
-actions:
-  description: Each status change (set_status), expired report (expire) and archive written (archive).
-  returned: always
-  type: list
-  elements: dict
-  sample: [{"kind": "expire", "target": "bug_20250901_101010_a1b2c3d4",
-            "detail": {"status": "closed", "submitted_at": "2025-09-01T10:10:10+00:00", "size": 20311}}]
-errors:
-  description: Problems that failed the job.
-  returned: always
-  type: list
-  elements: dict
-  sample: []
-notices:
-  description: Problems that did not fail the job, such as corrupt report files (also shown as Ansible warnings).
-  returned: always
-  type: list
-  elements: dict
-  sample: [{"message": "corrupt report file bug_x.json: empty file", "file": "/mnt/storage/bug_reports/bug_x.json"}]
-diff:
-  description: The report's status and number of history entries before and after.
-  returned: when a status changes
-  type: dict
-  sample: {"before": {"status": "open", "history_entries": 0}, "after": {"status": "resolved", "history_entries": 1}}
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.imgops.bugs import STATUSES, run_bugs_purge, run_bugs_status
-from ansible.module_utils.imgops.errors import ImgopsError
-from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
+from ansible.module_utils.imgops.module_support import deprecated_alias, job_argument_spec, run_job_module
+
+if TYPE_CHECKING:
+    from ansible.module_utils.imgops.config import Config
+    from ansible.module_utils.imgops.result import JobResult
+
+ARGUMENT_SPEC = job_argument_spec(
+    action={"type": "str", "choices": ["status", "purge"], "default": "purge"},
+    report_id={"type": "str"},
+    status={"type": "str", "choices": list(STATUSES)},
+    note={"type": "str"},
+    actor={"type": "str", "default": "ansible"},
+)
+REQUIRED_IF = [("action", "status", ("report_id", "status"))]
+
+
+def run(config: Config, params: dict[str, Any], check_mode: bool) -> JobResult:
+    if params["action"] == "status":
+        return run_bugs_status(config, params["report_id"], params["status"], note=params["note"],
+                               actor=params["actor"], dry_run=check_mode)  # fmt: skip
+    return run_bugs_purge(config, dry_run=check_mode)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **COMMON_ARGUMENT_SPEC,
-            "action": {"type": "str", "choices": ["status", "purge"], "default": "purge"},
-            "report_id": {"type": "str"},
-            "status": {"type": "str", "choices": list(STATUSES)},
-            "note": {"type": "str"},
-            "actor": {"type": "str", "default": "ansible"},
-        },
-        required_if=[("action", "status", ("report_id", "status"))],
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        config = config_from_params(params)
-        if params["action"] == "status":
-            result = run_bugs_status(config, params["report_id"], params["status"], note=params["note"],
-                                     actor=params["actor"], dry_run=module.check_mode)  # fmt: skip
-        else:
-            result = run_bugs_purge(config, dry_run=module.check_mode)
-    except ImgopsError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-    finish(module, result)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF, supports_check_mode=True)
+    deprecated_alias(module, "imgops_bug_reports", "imgops_bugs")
+    run_job_module(module, "bugs", run)
 
 
 if __name__ == "__main__":

@@ -13,18 +13,12 @@ description:
   - C(action=init) also creates missing platform tables, for demos and tests only.
   - Check mode computes the same actions and writes nothing.
 options:
-  config:
-    description: Path of the imgops configuration file.
-    type: path
-    default: /etc/imgops/imgops.yml
-  database_url:
-    description: Database URL overriding the configuration; never logged.
-    type: str
   action:
     description: What to do.
     type: str
     choices: [status, init, upgrade]
     default: upgrade
+extends_documentation_fragment: [imgops_common]
 author: imgops developers
 """
 
@@ -78,25 +72,25 @@ notices:
   sample: []
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.imgops.db_job import DB_ACTIONS, run_db
-from ansible.module_utils.imgops.errors import ImgopsError
-from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
+from ansible.module_utils.imgops.module_support import job_argument_spec, run_job_module
+
+if TYPE_CHECKING:
+    from ansible.module_utils.imgops.config import Config
+    from ansible.module_utils.imgops.result import JobResult
+
+ARGUMENT_SPEC = job_argument_spec(action={"type": "str", "choices": list(DB_ACTIONS), "default": "upgrade"})
+
+
+def run(config: Config, params: dict[str, Any], check_mode: bool) -> JobResult:
+    return run_db(config, params["action"], dry_run=check_mode)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **COMMON_ARGUMENT_SPEC,
-            "action": {"type": "str", "choices": list(DB_ACTIONS), "default": "upgrade"},
-        },
-        supports_check_mode=True,
-    )
-    try:
-        result = run_db(config_from_params(module.params), module.params["action"], dry_run=module.check_mode)
-    except ImgopsError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-    finish(module, result)
+    run_job_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), "db", run)
 
 
 if __name__ == "__main__":

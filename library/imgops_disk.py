@@ -18,14 +18,7 @@ description:
   - It never changes the host, so it always returns C(changed=false); the metrics file and the history
     are monitoring output. Check mode writes neither.
   - A target that cannot be read (missing path) fails the task.
-options:
-  config:
-    description: Path of the imgops configuration file.
-    type: path
-    default: /etc/imgops/imgops.yml
-  database_url:
-    description: Unused by this job; accepted like every imgops module.
-    type: str
+extends_documentation_fragment: [imgops_common]
 author: imgops developers
 """
 
@@ -98,19 +91,25 @@ notices:
   sample: []
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.imgops.disk import run_disk_check
-from ansible.module_utils.imgops.errors import ImgopsError
-from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
+from ansible.module_utils.imgops.module_support import job_argument_spec, run_job_module
+
+if TYPE_CHECKING:
+    from ansible.module_utils.imgops.config import Config
+    from ansible.module_utils.imgops.result import JobResult
+
+ARGUMENT_SPEC = job_argument_spec()
+
+
+def run(config: Config, params: dict[str, Any], check_mode: bool) -> JobResult:
+    return run_disk_check(config, dry_run=check_mode)
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=dict(COMMON_ARGUMENT_SPEC), supports_check_mode=True)
-    try:
-        result = run_disk_check(config_from_params(module.params), dry_run=module.check_mode)
-    except ImgopsError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-    finish(module, result)
+    run_job_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), "disk", run)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,6 @@ description:
     interrupted in between is finished by the next one.
   - A retention of 0 days disables that purge. Check mode lists every path that would go, with its size.
 options:
-  config:
-    description: Path of the imgops configuration file.
-    type: path
-    default: /etc/imgops/imgops.yml
-  database_url:
-    description: Database URL overriding the configuration; never logged.
-    type: str
   kind:
     description: What to purge.
     type: str
@@ -45,6 +38,7 @@ options:
         then becomes null.
       - Defaults to C(purge.purge_checkpoints) of the configuration.
     type: bool
+extends_documentation_fragment: [imgops_common]
 author: imgops developers
 """
 
@@ -122,34 +116,30 @@ diff:
            "after": {"paths": [], "rows": {"scrape_jobs/1": {"output_directory": ""}}}}
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.imgops.errors import ImgopsError
-from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
+from ansible.module_utils.imgops.module_support import job_argument_spec, run_job_module
 from ansible.module_utils.imgops.purge import PURGE_KINDS, run_purge
+
+if TYPE_CHECKING:
+    from ansible.module_utils.imgops.config import Config
+    from ansible.module_utils.imgops.result import JobResult
+
+ARGUMENT_SPEC = job_argument_spec(
+    kind={"type": "str", "choices": list(PURGE_KINDS), "default": "all"},
+    orphans={"type": "bool"},
+    purge_checkpoints={"type": "bool"},
+)
+
+
+def run(config: Config, params: dict[str, Any], check_mode: bool) -> JobResult:
+    return run_purge(config, params["kind"], orphans=params["orphans"], purge_checkpoints=params["purge_checkpoints"],
+                     dry_run=check_mode)  # fmt: skip
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **COMMON_ARGUMENT_SPEC,
-            "kind": {"type": "str", "choices": list(PURGE_KINDS), "default": "all"},
-            "orphans": {"type": "bool"},
-            "purge_checkpoints": {"type": "bool"},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        result = run_purge(
-            config_from_params(params),
-            params["kind"],
-            orphans=params["orphans"],
-            purge_checkpoints=params["purge_checkpoints"],
-            dry_run=module.check_mode,
-        )
-    except ImgopsError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-    finish(module, result)
+    run_job_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), "purge", run)
 
 
 if __name__ == "__main__":

@@ -17,19 +17,13 @@ description:
   - Runs in one transaction under a lock (an advisory lock on PostgreSQL), so racing runs cannot duplicate
     albums. Check mode computes the same plan and rolls it back; diff mode shows the changed fields.
 options:
-  config:
-    description: Path of the imgops configuration file.
-    type: path
-    default: /etc/imgops/imgops.yml
-  database_url:
-    description: Database URL overriding the configuration; never logged.
-    type: str
   prune:
     description: Turn albums of removed sets into ordinary albums. Default from C(sets.prune).
     type: bool
   created_by:
     description: C(created_by) of albums this run creates. Default from C(sets.created_by) (C(imgops)).
     type: str
+extends_documentation_fragment: [imgops_common]
 author: imgops developers
 """
 
@@ -90,24 +84,25 @@ diff:
   sample: {"before": {"card_deck": {"name": "Card Deck"}}, "after": {"card_deck": {"name": "Card Deck Template"}}}
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.imgops.errors import ImgopsError
-from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
+from ansible.module_utils.imgops.module_support import job_argument_spec, run_job_module
 from ansible.module_utils.imgops.sets import run_sets
+
+if TYPE_CHECKING:
+    from ansible.module_utils.imgops.config import Config
+    from ansible.module_utils.imgops.result import JobResult
+
+ARGUMENT_SPEC = job_argument_spec(prune={"type": "bool"}, created_by={"type": "str"})
+
+
+def run(config: Config, params: dict[str, Any], check_mode: bool) -> JobResult:
+    return run_sets(config, prune=params["prune"], created_by=params["created_by"], dry_run=check_mode)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={**COMMON_ARGUMENT_SPEC, "prune": {"type": "bool"}, "created_by": {"type": "str"}},
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        result = run_sets(config_from_params(params), prune=params["prune"], created_by=params["created_by"],
-                          dry_run=module.check_mode)  # fmt: skip
-    except ImgopsError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-    finish(module, result)
+    run_job_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), "sets", run)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,10 @@ description:
   - A failed job keeps its error in C(last_error) and is retried up to C(thumbnails.max_attempts).
   - Check mode counts the pending jobs and writes nothing.
 options:
-  config:
-    description: Path of the imgops configuration file.
-    type: path
-    default: /etc/imgops/imgops.yml
-  database_url:
-    description: Database URL overriding the configuration; never logged.
-    type: str
   limit:
-    description: Render at most this many thumbnails; all pending ones when omitted.
+    description: Render at most this many thumbnails (at least 1, as the CLI requires); all pending ones when omitted.
     type: int
+extends_documentation_fragment: [imgops_common]
 author: imgops developers
 """
 
@@ -75,24 +69,25 @@ notices:
   sample: []
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.imgops.errors import ImgopsError
-from ansible.module_utils.imgops.module_support import COMMON_ARGUMENT_SPEC, config_from_params, finish
+from ansible.module_utils.imgops.module_support import job_argument_spec, run_job_module
 from ansible.module_utils.imgops.thumbnails import run_thumbnails
+
+if TYPE_CHECKING:
+    from ansible.module_utils.imgops.config import Config
+    from ansible.module_utils.imgops.result import JobResult
+
+ARGUMENT_SPEC = job_argument_spec(limit={"type": "int"})
+
+
+def run(config: Config, params: dict[str, Any], check_mode: bool) -> JobResult:
+    return run_thumbnails(config, limit=params["limit"], dry_run=check_mode)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={**COMMON_ARGUMENT_SPEC, "limit": {"type": "int"}},
-        supports_check_mode=True,
-    )
-    try:
-        result = run_thumbnails(
-            config_from_params(module.params), limit=module.params["limit"], dry_run=module.check_mode
-        )
-    except ImgopsError as exc:
-        module.fail_json(msg=exc.message, **exc.details)
-    finish(module, result)
+    run_job_module(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), "thumbnails", run)
 
 
 if __name__ == "__main__":

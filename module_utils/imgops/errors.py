@@ -32,6 +32,12 @@ class ConfigError(ImgopsError):
     exit_code = EXIT_USAGE
 
 
+class UsageError(ImgopsError):
+    """An option given to the CLI or to a module is out of range; both faces get it from one check."""
+
+    exit_code = EXIT_USAGE
+
+
 class InputError(ImgopsError):
     """Input data (YAML, CSV, JSON, a row) is invalid; nothing was written."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,18 @@ class JobResult:
     def failed(self) -> bool:
         return bool(self.errors)
 
+    @property
+    def message(self) -> str:
+        """The errors in one line, the ``msg`` of a failure."""
+        return "; ".join(e["message"] for e in self.errors)
+
+    @classmethod
+    def from_error(cls, job: str, message: str, details: dict[str, Any], dry_run: bool = False) -> JobResult:
+        """The result of a job that stopped on an error before it could report anything else."""
+        result = cls(job=job, dry_run=dry_run)
+        result.errors.append({**json.loads(json.dumps(details, default=str)), "message": message})
+        return result
+
     def act(self, kind: str, target: str, **detail: Any) -> Action:
         action = Action(kind, target, detail)
         self.actions.append(action)
@@ -75,4 +88,12 @@ class JobResult:
         if clash:
             raise ValueError(f"job data keys {sorted(clash)} collide with the result envelope")
         out.update(self.data)
+        return out
+
+    def to_output(self) -> dict[str, Any]:
+        """What both faces print or return: the envelope, plus ``failed`` and ``msg`` when the job failed
+        (the keys Ansible's ``fail_json`` sets, so ``imgops --json`` and the module agree)."""
+        out: dict[str, Any] = dict(self.to_dict())
+        if self.failed:
+            out.update(failed=True, msg=self.message)
         return out

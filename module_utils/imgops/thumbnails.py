@@ -31,6 +31,7 @@ from .errors import reports_database_errors
 from .fs import atomic_write_bytes, job_lock
 from .host import host_name
 from .metrics import Metric, records_metrics
+from .options import at_least
 from .result import JobResult
 
 KIND = "thumbnail"
@@ -74,6 +75,7 @@ def thumbnail_name(filename: str) -> str:
 @reports_database_errors
 def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = False) -> JobResult:
     """Render pending thumbnails (at most ``limit``); a dry run counts them and writes nothing."""
+    limit = at_least("limit", limit, 1)
     thumbnails_dir = config.path("thumbnails_dir")
     result = JobResult(job="thumbnails", dry_run=dry_run)
     host = host_name(config)

@@ -1,106 +1,14 @@
-"""Filters that turn imgops job results into the run summary: per job, per host, and for the fleet."""
+"""Filters that turn imgops job results into the run summary, rendered by imgops' own presentation layer.
+
+The controller imports the ``imgops`` package installed in its Python (``make venv`` installs it), so
+the playbook and the ``imgops`` command show a result through one renderer.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-# Where each headline figure lives: (job, key in that job's summary). Missing jobs count as 0.
-FIGURES: dict[str, tuple[str, str]] = {
-    "bytes_freed": ("purge", "bytes_freed"),
-    "alerts": ("disk", "alerts"),
-    "images_imported": ("legacy", "ingested"),
-    "reports_expired": ("bugs", "expired"),
-}
-
-
-def _scalar(value: Any) -> str | None:
-    if isinstance(value, bool | int | float | str) or value is None:
-        return str(value)
-    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        return ",".join(map(str, value)) or "-"
-    return None
-
-
-def _ran(result: Any) -> bool:
-    return isinstance(result, dict) and not result.get("skipped")
-
-
-def summary_lines(results: dict[str, Any]) -> list[str]:
-    """One line per job that ran on a host: state, action count, scalar summary figures."""
-    lines = []
-    for job, result in sorted(results.items()):
-        if not _ran(result):
-            continue
-        if result.get("failed"):
-            lines.append(f"{job}: FAILED: {result.get('msg', 'see the task output')}")
-            continue
-        state = "changed" if result.get("changed") else "ok"
-        mode = " (check mode)" if result.get("dry_run") else ""
-        figures = [
-            f"{key}={text}"
-            for key, value in (result.get("summary") or {}).items()
-            if (text := _scalar(value)) is not None
-        ]
-        actions = len(result.get("actions") or [])
-        lines.append(f"{job}: {state}{mode}, {actions} action(s); " + " ".join(figures))
-    return lines or ["no imgops job ran on this host"]
-
-
-def host_figures(results: dict[str, Any]) -> dict[str, int]:
-    """The headline figures of one host's results."""
-    figures = {}
-    for name, (job, key) in FIGURES.items():
-        result = results.get(job)
-        value = (result.get("summary") or {}).get(key, 0) if _ran(result) else 0
-        figures[name] = value if isinstance(value, int) and not isinstance(value, bool) else 0
-    return figures
-
-
-def fleet_report(hostvars: Any, hosts_all: list[str], hosts_ok: list[str], generated_at: str) -> dict[str, Any]:
-    """The run's report: a row per host (status, figures, jobs) and the totals."""
-    rows = []
-    for host in hosts_all:
-        results = dict(hostvars[host].get("imgops_results") or {})
-        jobs = {
-            job: {
-                "changed": bool(result.get("changed")),
-                "failed": bool(result.get("failed")),
-                "dry_run": bool(result.get("dry_run")),
-            }
-            for job, result in sorted(results.items())
-            if _ran(result)
-        }
-        status = "ok" if host in hosts_ok and not any(j["failed"] for j in jobs.values()) else "failed"
-        rows.append({"host": host, "status": status, **host_figures(results), "jobs": jobs})
-    totals = {name: sum(row[name] for row in rows) for name in FIGURES}
-    totals["hosts"] = len(rows)
-    totals["failed_hosts"] = sum(row["status"] == "failed" for row in rows)
-    return {"generated_at": generated_at, "hosts": rows, "totals": totals}
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} B"
-
-
-def fleet_lines(report: dict[str, Any]) -> list[str]:
-    """The report as aligned terminal lines: one per host, then the totals."""
-    width = max([len(row["host"]) for row in report["hosts"]] + [len("TOTAL")])
-
-    def line(name: str, status: str, row: dict[str, Any]) -> str:
-        return (
-            f"{name:<{width}}  {status:<6}  freed {_size(row['bytes_freed']):>10}  alerts {row['alerts']:>3}  "
-            f"imported {row['images_imported']:>6}  expired {row['reports_expired']:>4}"
-        )
-
-    lines = [line(row["host"], row["status"], row) for row in report["hosts"]]
-    totals = report["totals"]
-    lines.append(line("TOTAL", f"{totals['hosts'] - totals['failed_hosts']}/{totals['hosts']}", totals))
-    return lines
+from imgops.presentation.fleet import fleet_lines, fleet_report, summary_lines
 
 
 class FilterModule:

@@ -85,7 +85,7 @@ export type SetsResult = JobResultEnvelope & {
 };
 
 /**
- * Fields every imgops job result carries, printed by `imgops --json <job>` and returned by the matching Ansible module. `changed` is true exactly when `actions` is not empty.
+ * Fields every imgops job result carries, printed by `imgops --json <job>` and returned by the matching Ansible module. `changed` is true exactly when `actions` is not empty. A failed job, a configuration error and a command-line error (`job` is `imgops` when the command line names no job) print the same envelope with `failed` and `msg`, and the details in `errors`.
  */
 export interface JobResultEnvelope {
   job: string;
@@ -99,6 +99,14 @@ export interface JobResultEnvelope {
   }[];
   errors: ResultEnvelope_Message[];
   notices: ResultEnvelope_Message[];
+  /**
+   * Present when the job failed: `errors` is not empty.
+   */
+  failed?: true;
+  /**
+   * Present when the job failed: the messages of `errors` in one line.
+   */
+  msg?: string;
   diff?: {
     before: unknown;
     after: unknown;

@@ -263,11 +263,11 @@ def test_cli_json_and_module_return_the_contract(tmp_path: Path, reports: Path, 
     args = f"config={config.source} action=status report_id={target} status=closed note=done actor=ci"
     root = Path(__file__).resolve().parents[2]
     env = {**ansible_env, "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}
-    checked = subprocess.run(["ansible", "localhost", "-m", "imgops_bug_reports", "-a", args, "--check", "--diff"],
+    checked = subprocess.run(["ansible", "localhost", "-m", "imgops_bugs", "-a", args, "--check", "--diff"],
                              cwd=root, env=env, capture_output=True, text=True, check=False)  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert json.loads((reports / f"{target}.json").read_text())["status"] == "resolved"  # check mode wrote nothing
-    ran = subprocess.run(["ansible", "localhost", "-m", "imgops_bug_reports", "-a", args],
+    ran = subprocess.run(["ansible", "localhost", "-m", "imgops_bugs", "-a", args],
                          cwd=root, env=env, capture_output=True, text=True, check=False)  # fmt: skip
     result = json.loads(ran.stdout.split(" => ", 1)[1])
     assert result["changed"] is True and problems(result, "bugs_result") == []

@@ -344,5 +344,5 @@ def test_a_schema_the_job_cannot_read_is_one_clear_database_error(tmp_path: Path
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert ran.returncode == 1 and "Traceback" not in ran.stderr, ran.stderr
     failure = json.loads(ran.stdout)
-    assert failure["failed"] is True and failure["error"] == "OperationalError"
+    assert failure["failed"] is True and failure["errors"][0]["error"] == "OperationalError"
     assert failure["msg"] == "database error: no such column: scrape_jobs.output_directory"

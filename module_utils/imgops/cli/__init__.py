@@ -1,8 +1,9 @@
 """The ``imgops`` command: ``imgops [--config FILE] [--json] [--dry-run] <job> ...``.
 
 Each job's sub-command lives in its own module with ``add_parser``; the
-handler it registers returns a JobResult, which is printed here. ``--json``
-prints exactly what the matching Ansible module returns.
+handler it registers returns a JobResult, which is printed here through the
+job's view (``presentation``). ``--json`` prints exactly what the matching
+Ansible module returns, the result envelope, for a failure and a usage error too.
 """
 
 from __future__ import annotations
@@ -11,16 +12,38 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
 
 from .. import __version__
 from ..config import load_config
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ImgopsError
 from ..jsonlog import configure, log_event
+from ..result import JobResult
 from . import bugs, db, disk, legacy, purge, sets, thumbnails
-from .render import render_result
+from .view import PLAIN, View
 
 JOB_MODULES = (sets, legacy, thumbnails, purge, bugs, disk, db)
+NO_JOB = "imgops"
+"""The ``job`` of a usage error's envelope when the command line names no job."""
+
+
+class UsageProblem(Exception):
+    """A command line argparse refused; carries the parser so the usage names the right sub-command."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors reach ``main``, so ``--json`` can report them as an envelope."""
+
+    job_names: tuple[str, ...] = ()
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageProblem(self, message)
 
 
 def _common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -45,25 +68,47 @@ def _common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> Parser:
+    parser = Parser(
         prog="imgops",
         description="Operations toolkit for the image-generation platform.",
         epilog="Exit codes: 0 done, 1 the job failed, 2 usage or configuration error, 75 already running.",
     )
     parser.add_argument("--version", action="version", version=f"imgops {__version__}")
     _common_options(parser, suppress=False)
-    shared = argparse.ArgumentParser(add_help=False)
+    shared = Parser(add_help=False)
     _common_options(shared, suppress=True)
     jobs = parser.add_subparsers(dest="job", metavar="<job>", required=True)
     for module in JOB_MODULES:
         module.add_parser(jobs, shared)
+    parser.job_names = tuple(jobs.choices)
+    parser.set_defaults(view=PLAIN)
     return parser
 
 
+def _print_json(data: Mapping[str, Any]) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def _usage_error(parser: Parser, problem: UsageProblem, argv: list[str]) -> int:
+    """argparse's message and usage on stderr; with ``--json`` also the envelope on stdout."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    if "--json" in options:
+        job = next((word for word in options if word in parser.job_names), NO_JOB)
+        _print_json(JobResult.from_error(job, problem.message, {"usage": True}, "--dry-run" in options).to_output())
+    problem.parser.print_usage(sys.stderr)
+    print(f"{problem.parser.prog}: error: {problem.message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageProblem as problem:
+        return _usage_error(parser, problem, argv)
+    view: View = args.view
     configure()
     try:
         config = load_config(args.config)
@@ -71,34 +116,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.handler(args, config)
     except ImgopsError as exc:
         log_event("job_failed", logging.ERROR, job=args.job, error=exc.message)
-        on_error = getattr(args, "on_error", None)  # a job may report errors its own way (disk --nagios)
-        code = on_error(args, exc) if on_error else None
-        if code is not None:
-            return code
         if args.json:
-            print(json.dumps({"job": args.job, "failed": True, "msg": exc.message, **_jsonable(exc.details)}))
-        print(f"imgops {args.job}: error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
+            _print_json(JobResult.from_error(args.job, exc.message, exc.details, dry_run=args.dry_run).to_output())
+        if view.render_error and not args.json:
+            print(view.render_error(exc.message))
+        else:
+            print(f"imgops {args.job}: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code if view.error_exit_code is None else view.error_exit_code
+    output = result.to_output()
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        _print_json(output)
     else:
-        render = getattr(args, "render", None) or render_result
-        print(render(result))
-    exit_code = getattr(args, "exit_code", None)
-    if exit_code is not None:
-        return exit_code(result)
+        print(view.render(output))
+    if view.exit_code is not None:
+        return view.exit_code(output)
     return EXIT_FAILED if result.failed else EXIT_OK
-
-
-def _jsonable(details: dict[str, object]) -> dict[str, object]:
-    return json.loads(json.dumps(details, default=str))
-
-
-def not_yet_implemented(job: str):
-    """A handler for jobs whose issue has not landed yet."""
-
-    def handler(_args: argparse.Namespace, _config: object) -> None:
-        print(f"imgops {job}: not yet implemented", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE)
-
-    return handler

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..bugs.store import STATUSES
+from ..presentation.bugs import render_report, render_table
+from .view import View
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -35,11 +36,11 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
     listing.add_argument("--grep", help="text in the description, case-insensitive")
     listing.add_argument("--limit", type=int)
     listing.add_argument("--offset", type=int, default=0)
-    listing.set_defaults(handler=_list, render=render_table)
+    listing.set_defaults(handler=_list, view=View(render_table))
 
     show = actions.add_parser("show", parents=[shared], help="one whole report")
     show.add_argument("report_id")
-    show.set_defaults(handler=_show, render=render_report)
+    show.set_defaults(handler=_show, view=View(render_report))
 
     status = actions.add_parser("status", parents=[shared], help="change a report's status")
     status.add_argument("report_id")
@@ -76,24 +77,3 @@ def _purge(args: argparse.Namespace, config: Config) -> JobResult:
     from ..bugs import run_bugs_purge
 
     return run_bugs_purge(config, dry_run=args.dry_run)
-
-
-def render_table(result: JobResult) -> str:
-    rows = result.data["reports"]
-    header = ("ID", "STATUS", "SUBMITTED", "BY", "SIZE", "DESCRIPTION")
-    cells = [
-        (r["id"], r["status"], r["submitted_at"][:19], r["submitted_by"] or "-", str(r["size"]),
-         r.get("corrupt") or r["description"])
-        for r in rows
-    ]  # fmt: skip
-    widths = [max(len(str(c[i])) for c in [header, *cells]) for i in range(len(header) - 1)]
-    lines = ["  ".join(str(c[i]).ljust(widths[i]) for i in range(len(widths))) + "  " + c[-1] for c in [header, *cells]]
-    summary = result.summary
-    lines.append(f"{summary['returned']} of {summary['matched']} matching ({summary['total_files']} files, "
-                 f"{summary['corrupt']} corrupt)")  # fmt: skip
-    return "\n".join(lines)
-
-
-def render_report(result: JobResult) -> str:
-    notes = [f"notice: {n['message']}" for n in result.notices]
-    return "\n".join([json.dumps(result.data["report"], indent=2, ensure_ascii=False), *notes])

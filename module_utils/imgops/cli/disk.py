@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..config import Config
-from ..disk import nagios_exit, nagios_line, render_text, run_disk_check
-from ..errors import ImgopsError
-from ..result import JobResult
+from ..presentation.disk import NAGIOS_UNKNOWN, nagios_error, nagios_exit, nagios_line, render_disk
+from .view import View
 
-NAGIOS_UNKNOWN = 3
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..result import JobResult
 
 
 def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
@@ -23,21 +24,17 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
     parser.add_argument("action", choices=("check",), nargs="?", default="check")
     parser.add_argument(
         "--nagios",
-        action="store_true",
+        dest="view",
+        action="store_const",
+        # an error (bad configuration, lock held) is UNKNOWN, as monitoring plugins report it
+        const=View(nagios_line, nagios_exit, nagios_error, NAGIOS_UNKNOWN),
+        default=View(render_disk),
         help="print one monitoring-plugin status line with perfdata; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
     )
-    parser.set_defaults(handler=handle, on_error=on_error)
+    parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace, config: Config) -> JobResult:
-    # read by the CLI after the handler returns
-    args.render, args.exit_code = (nagios_line, nagios_exit) if args.nagios else (render_text, None)
+    from ..disk import run_disk_check
+
     return run_disk_check(config, dry_run=args.dry_run)
-
-
-def on_error(args: argparse.Namespace, exc: ImgopsError) -> int | None:
-    """With ``--nagios`` an error (bad configuration, lock held) is UNKNOWN, as monitoring plugins report it."""
-    if not args.nagios:
-        return None
-    print(f"DISK UNKNOWN - {exc.message}")
-    return NAGIOS_UNKNOWN

@@ -5,21 +5,27 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from ..errors import UsageError
+from ..options import at_least
+
 if TYPE_CHECKING:
     from ..config import Config
     from ..result import JobResult
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _limit(text: str) -> int:
+    """The core's own check (``options.at_least``), run while parsing."""
+    try:
+        return at_least("limit", int(text), 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
     parser = jobs.add_parser("thumbnails", parents=[shared], help="work the thumbnail queue")
-    parser.add_argument("--limit", type=_positive, default=None, metavar="N", help="render at most N thumbnails")
+    parser.add_argument("--limit", type=_limit, default=None, metavar="N", help="render at most N thumbnails")
     parser.set_defaults(handler=handle)
 
 

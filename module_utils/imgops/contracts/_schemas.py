@@ -673,8 +673,7 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                  '$schema': 'https://json-schema.org/draft/2020-12/schema',
                  'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
                  'description': 'Result of `imgops bugs list|show|status|purge` and of the '
-                                'imgops_bug_reports module. `list` adds `reports`, `show` adds '
-                                '`report`.',
+                                'imgops_bugs module. `list` adds `reports`, `show` adds `report`.',
                  'properties': {'job': {'const': 'bugs', 'description': "The job's name."},
                                 'report': {'$ref': 'urn:imgops:schema:bug_report_file',
                                            'description': '`show`: the whole report as stored.'},
@@ -1980,7 +1979,11 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                      '$schema': 'https://json-schema.org/draft/2020-12/schema',
                      'description': 'Fields every imgops job result carries, printed by `imgops '
                                     '--json <job>` and returned by the matching Ansible module. '
-                                    '`changed` is true exactly when `actions` is not empty.',
+                                    '`changed` is true exactly when `actions` is not empty. A '
+                                    'failed job, a configuration error and a command-line error '
+                                    '(`job` is `imgops` when the command line names no job) print '
+                                    'the same envelope with `failed` and `msg`, and the details in '
+                                    '`errors`.',
                      'properties': {'actions': {'items': {'additionalProperties': False,
                                                           'properties': {'detail': {'type': 'object'},
                                                                          'kind': {'minLength': 1,
@@ -1996,7 +1999,13 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                     'dry_run': {'type': 'boolean'},
                                     'errors': {'items': {'$ref': '#/$defs/message'},
                                                'type': 'array'},
+                                    'failed': {'const': True,
+                                               'description': 'Present when the job failed: '
+                                                              '`errors` is not empty.'},
                                     'job': {'type': 'string'},
+                                    'msg': {'description': 'Present when the job failed: the '
+                                                           'messages of `errors` in one line.',
+                                            'type': 'string'},
                                     'notices': {'items': {'$ref': '#/$defs/message'},
                                                 'type': 'array'},
                                     'summary': {'type': 'object'}},

@@ -197,6 +197,8 @@ class BugsResult(TypedDict):
     actions: list[BugsResultAction]
     errors: list[BugsResultResultEnvelopeMessage]
     notices: list[BugsResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[BugsResultDiff]
     reports: NotRequired[list[BugsResultReport]]
     report: NotRequired[BugsResultBugReportFileImgops]
@@ -337,6 +339,8 @@ class DbResult(TypedDict):
     actions: list[DbResultAction]
     errors: list[DbResultResultEnvelopeMessage]
     notices: list[DbResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[DbResultDiff]
 
 
@@ -409,6 +413,8 @@ class DiskResult(TypedDict):
     actions: list[DiskResultAction]
     errors: list[DiskResultResultEnvelopeMessage]
     notices: list[DiskResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[DiskResultDiff]
 
 
@@ -489,6 +495,8 @@ class LegacyResult(TypedDict):
     actions: list[LegacyResultAction]
     errors: list[LegacyResultResultEnvelopeMessage]
     notices: list[LegacyResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[LegacyResultDiff]
 
 
@@ -553,6 +561,8 @@ class PurgeResult(TypedDict):
     actions: list[PurgeResultAction]
     errors: list[PurgeResultResultEnvelopeMessage]
     notices: list[PurgeResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[PurgeResultDiff]
 
 
@@ -616,6 +626,8 @@ class ResultEnvelope(TypedDict):
     actions: list[ResultEnvelopeAction]
     errors: list[ResultEnvelopeMessage]
     notices: list[ResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[ResultEnvelopeDiff]
 
 
@@ -674,6 +686,8 @@ class SetsResult(TypedDict):
     actions: list[SetsResultAction]
     errors: list[SetsResultResultEnvelopeMessage]
     notices: list[SetsResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[SetsResultDiff]
 
 
@@ -733,6 +747,8 @@ class ThumbnailsResult(TypedDict):
     actions: list[ThumbnailsResultAction]
     errors: list[ThumbnailsResultResultEnvelopeMessage]
     notices: list[ThumbnailsResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
     diff: NotRequired[ThumbnailsResultDiff]
 
 

@@ -1,5 +1,5 @@
 """Disk usage and inode checks against thresholds, Prometheus textfile metrics, a fill forecast."""
 
-from .job import nagios_exit, nagios_line, render_text, run_disk_check
+from .job import run_disk_check
 
-__all__ = ["nagios_exit", "nagios_line", "render_text", "run_disk_check"]
+__all__ = ["run_disk_check"]

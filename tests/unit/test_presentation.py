@@ -1,0 +1,49 @@
+"""One renderer: the CLI and the playbook's summary filter show a result with the same words."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from imgops.presentation import fleet, headline, render_result, summary_line
+from imgops.result import JobResult
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def filters() -> dict:
+    spec = importlib.util.spec_from_file_location("imgops_summary", ROOT / "playbooks/filter_plugins/imgops_summary.py")
+    assert spec and spec.loader
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    return plugin.FilterModule().filters()
+
+
+def purge_result(dry_run: bool = False) -> JobResult:
+    result = JobResult(job="purge", dry_run=dry_run, summary={"bytes_freed": 4096, "kinds": ["scrape"], "fs": [{}]})
+    result.act("remove", "/srv/scraped/job_1", bytes=4096)
+    return result
+
+
+def test_the_filter_plugin_is_the_presentation_layer() -> None:
+    assert filters() == {"imgops_summary_lines": fleet.summary_lines, "imgops_fleet_report": fleet.fleet_report,
+                         "imgops_fleet_lines": fleet.fleet_lines}  # fmt: skip
+
+
+def test_the_terminal_and_the_playbook_share_the_headline() -> None:
+    output = purge_result(dry_run=True).to_output()
+    assert render_result(output).splitlines()[0] == "imgops purge: changed (dry run: nothing written)"
+    assert summary_line("purge", output) == (
+        "purge: changed (dry run: nothing written), 1 action(s); bytes_freed=4096 kinds=scrape"
+    )
+    assert "  would remove /srv/scraped/job_1 bytes=4096" in render_result(output)
+    assert "  fs: [{}]" in render_result(output)  # nested figures in full on the terminal only
+
+
+def test_a_failure_reads_the_same_from_the_cli_and_from_a_module() -> None:
+    failed = JobResult.from_error("db", "cannot connect", {"error": "OperationalError"}).to_output()
+    assert headline(failed) == "FAILED: cannot connect"
+    assert summary_line("db", failed) == "db: FAILED: cannot connect"
+    assert render_result(failed).splitlines() == ["imgops db: FAILED: cannot connect",
+                                                  "error: cannot connect (error=OperationalError)"]  # fmt: skip
+    assert fleet.summary_lines({"db": failed, "sets": {"skipped": True}}) == ["db: FAILED: cannot connect"]
