@@ -8,6 +8,7 @@ from ..result import JobResult
 from . import migrations
 from .engine import check_connection, make_engine, redact_url
 from .schema import create_platform_tables, ensure_imgops_schema, missing_platform_tables
+from .server_schema import refusal, server_schema_summary
 
 DB_ACTIONS = ("status", "init", "upgrade")
 
@@ -24,6 +25,10 @@ def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> Jo
         result = JobResult(job="db", dry_run=dry_run)
         missing = missing_platform_tables(engine)
         plan = migrations.plan(engine)
+        refused = refusal(engine, action)
+        if refused:  # a shape no server variant matches: named, and nothing written
+            result.error(refused.unknown_message, generation=refused.generation, missing=list(refused.missing))
+            action = "status"
         if action == "init":
             for name in missing:
                 result.act("create_table", name)
@@ -45,6 +50,7 @@ def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> Jo
             "missing_tables": missing_platform_tables(engine),
             "imgops_revision": after.current,
             "pending_revisions": list(after.pending),
+            **server_schema_summary(engine),
         }
         return result
     finally:

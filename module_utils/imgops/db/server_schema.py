@@ -428,3 +428,22 @@ def _evidence(reflected: Mapping[str, list[dict[str, Any]]], indexes: set[str]) 
     indexed = _SUBMITTED_AT_INDEX in traces
     items.append(Evidence("ix_bug_reports_submitted_at", indexed, "made by migrations/002" if indexed else "no 002"))
     return items
+
+
+def refusal(engine: Engine, action: str) -> ServerSchema | None:
+    """The schema, when ``imgops db <action>`` must write nothing because no server variant matches it.
+
+    ``init`` still creates whole missing tables (its purpose, for demos and
+    tests); a table lacking columns is refused by every action.
+    """
+    schema = read_server_schema(engine)
+    if schema.generation != UNKNOWN:
+        return None
+    if action == "init" and all("." not in item for item in schema.missing):
+        return None
+    return schema
+
+
+def server_schema_summary(engine: Engine) -> dict[str, Any]:
+    """``generation``, ``evidence`` and ``jobs`` for a job's summary (``imgops db status``)."""
+    return read_server_schema(engine).summary()
