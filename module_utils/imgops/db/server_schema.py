@@ -45,19 +45,16 @@ _IMAGES = _names(
     "lora_config is_nsfw is_public created_at updated_at"
 )
 _LABELS = _names("id image_id label_text confidence label_type source_model source_prompt created_by created_at")
-_TEMPLATE_COLUMNS = "is_set_template csv_data base_prompt prompt_template style_suffix example_theme lora_config"
-_SEED_ALBUMS = _names(
-    "id name description album_type is_public is_training_source created_by generation_prompt "
-    f"generation_config {_TEMPLATE_COLUMNS} created_at updated_at"
+_TEMPLATE_COLUMNS = _names(
+    "is_set_template csv_data base_prompt prompt_template style_suffix example_theme lora_config"
 )
-_CURRENT_ALBUMS = _names(
-    "id name description album_type is_public created_by generation_prompt generation_config "
-    f"{_TEMPLATE_COLUMNS} source_type source_id created_at updated_at"
-)
-_REBUILT_ALBUMS = _names(
-    "id name description album_type is_public created_by generation_prompt generation_config "
-    f"{_TEMPLATE_COLUMNS} created_at updated_at source_type source_id"
-)
+_ALBUM_HEAD = _names("id name description album_type is_public")
+_ALBUM_GENERATION = _names("created_by generation_prompt generation_config")
+_SEED_ALBUMS = (*_ALBUM_HEAD, "is_training_source", *_ALBUM_GENERATION, *_TEMPLATE_COLUMNS, "created_at", "updated_at")
+_CURRENT_ALBUMS = (*_ALBUM_HEAD, *_ALBUM_GENERATION, *_TEMPLATE_COLUMNS, "source_type", "source_id", "created_at",
+                   "updated_at")  # fmt: skip
+_REBUILT_ALBUMS = (*_ALBUM_HEAD, *_ALBUM_GENERATION, *_TEMPLATE_COLUMNS, "created_at", "updated_at", "source_type",
+                   "source_id")  # fmt: skip
 _ALBUM_IMAGES = _names("id album_id image_id sort_order added_by created_at")
 _SEED_SCRAPE_JOBS = _names(
     "id name description source_url scrape_config status progress images_scraped output_directory "
@@ -233,8 +230,8 @@ def _job_needs(job: str, present: set[str]) -> dict[str, tuple[str, ...]]:
     if job == "sets":
         if "batch_templates" in present:
             return {"batch_templates": tuple(_BATCH_TEMPLATES[1:]), **_HISTORY_NEEDS}
-        return {"albums": (*_ALBUM_NEEDS, "generation_prompt", "generation_config", *_TEMPLATE_COLUMNS.split()),
-                **_HISTORY_NEEDS}  # fmt: skip
+        # The set-template columns are not needed: `imgops sets` adds them to albums older than the seed.
+        return {"albums": (*_ALBUM_NEEDS, "generation_prompt", "generation_config"), **_HISTORY_NEEDS}
     if job == "legacy":
         return {
             "images": tuple(_IMAGES[1:]),
@@ -380,6 +377,8 @@ def _compare(live: _Shape, shape: _Shape, name: str) -> tuple[list[str], list[Ev
             missing.append(table)
             continue
         actual = live.tables[table]
+        if table == "albums" and not set(_TEMPLATE_COLUMNS) & set(actual):
+            expected = tuple(c for c in expected if c not in _TEMPLATE_COLUMNS)  # older albums: `imgops sets` adds them
         missing += [f"{table}.{c}" for c in expected if c not in actual]
         differences += [Evidence(f"{table}.{c}", True, f"not a column of {table} in {name}; ignored")
                         for c in actual if c not in expected]  # fmt: skip
@@ -425,6 +424,9 @@ def _evidence(reflected: Mapping[str, list[dict[str, Any]]], indexes: set[str]) 
             items.append(Evidence(table, False, "absent: no current code, script or migration created it"))
         else:
             items.append(Evidence(table, True, raw if trace in traces else "made by create_all of current code"))
+    if "albums" in names and not set(_TEMPLATE_COLUMNS) & set(albums):
+        items.append(Evidence("albums.is_set_template", False, "albums older than the seed: `imgops sets` adds the "
+                              "set-template columns"))  # fmt: skip
     indexed = _SUBMITTED_AT_INDEX in traces
     items.append(Evidence("ix_bug_reports_submitted_at", indexed, "made by migrations/002" if indexed else "no 002"))
     return items
