@@ -115,10 +115,9 @@ class _Shape:
 
 
 def _base(name: str) -> _Shape:
-    tables = {name: tuple(columns) for name, columns in _SEED_TABLES.items()}
+    tables = dict(_SEED_TABLES)
     if name == "current":
-        tables |= {"albums": tuple(_CURRENT_ALBUMS), "scrape_jobs": tuple(_CURRENT_SCRAPE_JOBS)}
-        tables |= {name: tuple(columns) for name, columns in _NEW_TABLES.items()}
+        tables |= {"albums": _CURRENT_ALBUMS, "scrape_jobs": _CURRENT_SCRAPE_JOBS, **_NEW_TABLES}
     return _Shape(tables)
 
 
@@ -131,11 +130,11 @@ def _apply(shape: _Shape, step: str) -> _Shape | None:
     tables, traces = dict(shape.tables), set(shape.traces)
     if step == "current-code":  # create_all adds missing tables, never columns
         for name, columns in _NEW_TABLES.items():
-            tables.setdefault(name, tuple(columns))
+            tables.setdefault(name, columns)
     elif step == "separation":  # each table and column only when absent, as the script checks
         for name, trace in (("batch_templates", _RAW_BATCH_TEMPLATES), ("batch_generation_runs", _RAW_BATCH_RUNS)):
             if name not in tables:
-                tables[name] = tuple(_NEW_TABLES[name])
+                tables[name] = _NEW_TABLES[name]
                 traces.add(trace)
         tables["albums"] = _appended(tables["albums"], "source_type", "source_id")
         tables["scrape_jobs"] = _appended(tables["scrape_jobs"], "album_name")
@@ -144,14 +143,14 @@ def _apply(shape: _Shape, step: str) -> _Shape | None:
             return shape  # the script stops: already removed
         if not {"source_type", "source_id"} <= set(tables["albums"]):
             return None  # its INSERT ... SELECT source_type fails and rolls back
-        tables["albums"] = tuple(_REBUILT_ALBUMS)
+        tables["albums"] = _REBUILT_ALBUMS
     elif step == "001":
         if "album_id" in tables["scrape_jobs"]:
             return None  # ADD COLUMN of an existing column fails
         tables["scrape_jobs"] = _appended(tables["scrape_jobs"], "album_id")
     elif step == "002":
         if "bug_reports" not in tables:
-            tables["bug_reports"] = tuple(_BUG_REPORTS)
+            tables["bug_reports"] = _BUG_REPORTS
             traces.add(_RAW_BUG_REPORTS)
         traces.add(_SUBMITTED_AT_INDEX)
     else:
@@ -179,19 +178,6 @@ def known_variants() -> tuple[tuple[str, _Shape], ...]:
             seen[shape.key()] = name
             variants.append((name, shape))
     return tuple(variants)
-
-
-def variant_shape(name: str) -> _Shape:
-    """The simulated shape of a variant name (``seed+separation+001``); ValueError if the history fails."""
-    base, *steps = name.split("+")
-    if base not in ("seed", "current"):
-        raise ValueError(f"variant {name!r} must start with seed or current")
-    shape: _Shape | None = _base(base)
-    for step in steps:
-        shape = _apply(shape, step) if shape else None
-    if shape is None:
-        raise ValueError(f"variant {name!r}: a step fails on the schema before it")
-    return shape
 
 
 @dataclass(frozen=True)
@@ -229,14 +215,14 @@ def _job_needs(job: str, present: set[str]) -> dict[str, tuple[str, ...]]:
     """Tables and columns a job uses, by name. Where the server moved data, the generation's home is chosen."""
     if job == "sets":
         if "batch_templates" in present:
-            return {"batch_templates": tuple(_BATCH_TEMPLATES[1:]), **_HISTORY_NEEDS}
+            return {"batch_templates": _BATCH_TEMPLATES[1:], **_HISTORY_NEEDS}
         # The set-template columns are not needed: `imgops sets` adds them to albums older than the seed.
         return {"albums": (*_ALBUM_NEEDS, "generation_prompt", "generation_config"), **_HISTORY_NEEDS}
     if job == "legacy":
         return {
-            "images": tuple(_IMAGES[1:]),
+            "images": _IMAGES[1:],
             "albums": _ALBUM_NEEDS,
-            "album_images": tuple(_ALBUM_IMAGES[1:]),
+            "album_images": _ALBUM_IMAGES[1:],
             "labels": ("image_id", "label_text", "confidence", "label_type", "created_by", "created_at"),
             **_HISTORY_NEEDS,
         }
@@ -248,7 +234,7 @@ def _job_needs(job: str, present: set[str]) -> dict[str, tuple[str, ...]]:
             "training_runs": ("id", "status", "dataset_path", "output_path", "final_checkpoint", *_PURGE_AGE),
         }
     if job == "bugs":  # the database where the server keeps reports there, else the report files
-        return {"bug_reports": tuple(_BUG_REPORTS)} if "bug_reports" in present else {}
+        return {"bug_reports": _BUG_REPORTS} if "bug_reports" in present else {}
     if job in ("disk", "db"):
         return {}
     raise ValueError(f"unknown job {job!r}")
