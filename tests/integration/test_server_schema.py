@@ -188,6 +188,11 @@ def test_cli_db_status_reports_the_generation_and_exits_0(
     assert result["summary"]["generation"] == variant
     assert result["summary"]["jobs"]["sets"]["runnable"] is True
     assert {item["name"] for item in result["summary"]["evidence"]} >= {"albums.source_type", "batch_templates"}
+    text_run = subprocess.run([venv_bin / "imgops", "--config", config_for(tmp_path, database_url), "db", "status"],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+    assert text_run.returncode == 0
+    assert f"  generation: {variant}\n" in text_run.stdout
+    assert "\nevidence:\n" in text_run.stdout and "\n  sets: can run (" in text_run.stdout
 
 
 def drop_album_name(url: str) -> None:

@@ -389,7 +389,7 @@ def _evidence(reflected: Mapping[str, list[dict[str, Any]]], indexes: set[str]) 
     ]  # fmt: skip
     if "source_type" in albums:
         appended = "updated_at" in albums and albums.index("source_type") > albums.index("updated_at")
-        detail = "after updated_at: appended by the separation script" if appended else "before created_at: create_all"
+        detail = "after updated_at: added by the separation script" if appended else "before created_at: create_all"
         items.append(Evidence("albums.source_type", True, detail))
     else:
         items.append(Evidence("albums.source_type", False, "seed albums without the separation script"))
