@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from imgops_testing.server_ddl import VARIANTS, create_server_schema
+from imgops_testing.server_ddl import VARIANTS, create_server_schema, upgrade_server_schema
 from sqlalchemy import create_engine, inspect, select, text
 
 from demo_platform import DemoPlatform
@@ -193,6 +193,30 @@ def test_cli_db_status_reports_the_generation_and_exits_0(
     assert text_run.returncode == 0
     assert f"  generation: {variant}\n" in text_run.stdout
     assert "\nevidence:\n" in text_run.stdout and "\n  sets: can run (" in text_run.stdout
+
+
+def test_upgrading_a_seed_database_with_rows_keeps_them_and_reads_as_each_step(database_url: str) -> None:
+    """The scripts run on a populated seed database: rows survive, new columns get the scripts' defaults."""
+    create_server_schema(database_url, "seed")
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO albums (id, name, is_training_source) VALUES (7, 'Packs', :yes)"), {"yes": True})
+        conn.execute(text("INSERT INTO images (id, filename, file_path) VALUES (1, 'a.png', '/o/a.png')"))
+        conn.execute(text("INSERT INTO album_images (album_id, image_id) VALUES (7, 1)"))
+    for steps, generation in ((("separation",), "seed+separation"), (("removal",), "seed+separation+removal")):
+        upgrade_server_schema(engine, *steps)
+        assert read_server_schema(engine).generation == generation
+    schema = read_server_schema(engine)
+    albums = schema.table("albums")
+    with engine.begin() as conn:
+        assert conn.execute(select(albums.c.id, albums.c.name, albums.c.source_type)).all() == [(7, "Packs", "manual")]
+        new_id = conn.execute(albums.insert().values(name="Next").returning(albums.c.id)).scalar_one()
+        assert conn.execute(text("SELECT album_id, image_id FROM album_images")).all() == [(7, 1)]
+    assert new_id == 8  # the rebuilt table's ids continue after the copied ones
+    if engine.dialect.name == "postgresql":  # the foreign keys that pointed at the old albums point at the new one
+        referring = {fk["referred_table"] for fk in inspect(engine).get_foreign_keys("album_images")}
+        assert referring == {"albums", "images"}
+    engine.dispose()
 
 
 def drop_album_name(url: str) -> None:

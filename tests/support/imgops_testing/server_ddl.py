@@ -39,6 +39,9 @@ copies any rows, as the script does).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -484,15 +487,32 @@ def create_server_schema(url_or_engine: str | Engine, variant: str) -> None:
     base, *steps = variant.split("+")
     if base not in ("seed", "current"):
         raise ValueError(f"variant {variant!r} must start with seed or current")
+    _check_steps(steps)
+    with _connected(url_or_engine) as connection:
+        (current_metadata() if base == "current" else seed_metadata()).create_all(connection)
+    upgrade_server_schema(url_or_engine, *steps)
+
+
+def upgrade_server_schema(url_or_engine: str | Engine, *steps: str) -> None:
+    """Apply the server's upgrade steps, in order, to a database that may hold rows (they are kept)."""
+    _check_steps(steps)
+    with _connected(url_or_engine) as connection:
+        for step in steps:
+            _STEP_FUNCTIONS[step](connection, connection.dialect.name)
+
+
+def _check_steps(steps: Sequence[str]) -> None:
     unknown = [step for step in steps if step not in _STEP_FUNCTIONS]
     if unknown:
-        raise ValueError(f"variant {variant!r}: unknown steps {unknown}; expected {STEPS}")
+        raise ValueError(f"unknown upgrade steps {unknown}; expected {STEPS}")
+
+
+@contextmanager
+def _connected(url_or_engine: str | Engine) -> Iterator[Connection]:
     engine = create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     try:
         with engine.begin() as connection:
-            (current_metadata() if base == "current" else seed_metadata()).create_all(connection)
-            for step in steps:
-                _STEP_FUNCTIONS[step](connection, engine.dialect.name)
+            yield connection
     finally:
         if isinstance(url_or_engine, str):
             engine.dispose()
