@@ -16,7 +16,7 @@ from demo_platform import DemoPlatform
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.db.job import run_db
-from imgops.db.server_schema import JOBS, read_server_schema
+from imgops.db.server_schema import JOBS, known_variants, read_server_schema
 from imgops.errors import DatabaseError
 
 # SERVER_FACTS 2.3, 3.1 and 3.3, written out here so the fixtures and the code under test are both checked.
@@ -217,6 +217,16 @@ def test_upgrading_a_seed_database_with_rows_keeps_them_and_reads_as_each_step(d
         referring = {fk["referred_table"] for fk in inspect(engine).get_foreign_keys("album_images")}
         assert referring == {"albums", "images"}
     engine.dispose()
+
+
+def test_the_variant_names_are_the_canonical_ones_and_a_failing_history_is_none(tmp_path: Path) -> None:
+    known = [name for name, _ in known_variants()]
+    assert set(VARIANTS) <= set(known)
+    assert known[:2] == ["seed", "current"]
+    assert "seed+removal" not in known  # the removal script fails without the separation script
+    assert "current+current-code" not in known  # changes nothing: named "current"
+    with pytest.raises(ValueError, match="needs the separation script"):
+        create_server_schema(f"sqlite:///{tmp_path / 'server.db'}", "seed+removal")
 
 
 def drop_album_name(url: str) -> None:

@@ -32,6 +32,9 @@ defaults ``1``/``0`` -> ``true``/``false``. ``TIMESTAMP``, ``TEXT``,
 removal rebuild drops the old albums with ``CASCADE`` (PostgreSQL refuses to
 drop a referenced table) and re-creates the foreign keys that pointed at it,
 then moves the id sequence past the copied ids; SQLite keeps FKs by name.
+On PostgreSQL ``CURRENT_TIMESTAMP`` in a ``TIMESTAMP WITHOUT TIME ZONE`` column
+is the session's local wall clock, not UTC as on SQLite: a test that compares
+such a default value must set the session's time zone to UTC.
 
 The fixtures build schemas; rows are the tests' business (the removal step
 copies any rows, as the script does).
