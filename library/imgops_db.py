@@ -47,11 +47,17 @@ dry_run:
   type: bool
   sample: false
 summary:
-  description: The masked database URL, missing platform tables, current and pending imgops revisions.
+  description: >-
+    The masked database URL, missing platform tables, current and pending imgops revisions; the server
+    schema's generation (seed, current, an upgrade variant such as seed+separation, empty or unknown),
+    the evidence that decided it, and for each job whether it can run and which tables or columns it lacks.
   returned: always
   type: dict
   sample: {"database": "sqlite:///demo/instance/imagineer.db", "missing_tables": [],
-           "imgops_revision": "0001_queue", "pending_revisions": []}
+           "imgops_revision": "0001_queue", "pending_revisions": [], "generation": "seed+separation",
+           "evidence": [{"name": "scrape_jobs.album_name", "present": true,
+                         "detail": "added by the separation script"}],
+           "jobs": {"sets": {"runnable": true, "missing": [], "tables": ["batch_templates", "migration_history"]}}}
 actions:
   description: Each table created or migration applied.
   returned: always

@@ -1115,14 +1115,83 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
  'db_result': {'$id': 'urn:imgops:schema:db_result',
                '$schema': 'https://json-schema.org/draft/2020-12/schema',
                'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
-               'description': 'Result of `imgops db init|upgrade|status`: platform tables created '
-                              'and imgops-owned migrations applied.',
+               'description': 'Result of `imgops db init|upgrade|status`: platform tables created, '
+                              "imgops-owned migrations applied, and the server schema's generation "
+                              'with what each job can do on it.',
                'properties': {'job': {'const': 'db', 'description': "The job's name."},
                               'summary': {'description': "The database's state after the action.",
                                           'properties': {'database': {'description': 'The URL with '
                                                                                      'any password '
                                                                                      'masked.',
                                                                       'type': 'string'},
+                                                         'evidence': {'description': 'The tables, '
+                                                                                     'columns and '
+                                                                                     'index that '
+                                                                                     'decided the '
+                                                                                     'generation, '
+                                                                                     'as found in '
+                                                                                     'the '
+                                                                                     'database.',
+                                                                      'items': {'additionalProperties': False,
+                                                                                'properties': {'detail': {'description': 'What '
+                                                                                                                         'its '
+                                                                                                                         'presence, '
+                                                                                                                         'position '
+                                                                                                                         'or '
+                                                                                                                         'SQL '
+                                                                                                                         'default '
+                                                                                                                         'means.',
+                                                                                                          'type': 'string'},
+                                                                                               'name': {'description': 'A '
+                                                                                                                       'table, '
+                                                                                                                       '`table.column` '
+                                                                                                                       'or '
+                                                                                                                       'index '
+                                                                                                                       'name.',
+                                                                                                        'type': 'string'},
+                                                                                               'present': {'description': 'Whether '
+                                                                                                                          'the '
+                                                                                                                          'table, '
+                                                                                                                          'column '
+                                                                                                                          'or '
+                                                                                                                          'index '
+                                                                                                                          'is '
+                                                                                                                          'in '
+                                                                                                                          'the '
+                                                                                                                          'database.',
+                                                                                                           'type': 'boolean'}},
+                                                                                'required': ['name',
+                                                                                             'present',
+                                                                                             'detail'],
+                                                                                'type': 'object'},
+                                                                      'type': 'array'},
+                                                         'generation': {'description': '`seed`, '
+                                                                                       '`current`, '
+                                                                                       'an upgrade '
+                                                                                       'variant '
+                                                                                       'named by '
+                                                                                       'its steps '
+                                                                                       '(`seed+separation`, '
+                                                                                       '`seed+separation+removal`, '
+                                                                                       '`seed+current-code`, '
+                                                                                       '... with '
+                                                                                       '`001`/`002` '
+                                                                                       'for the '
+                                                                                       'SQL '
+                                                                                       'migrations), '
+                                                                                       '`empty` '
+                                                                                       '(no server '
+                                                                                       'table) or '
+                                                                                       '`unknown` '
+                                                                                       '(no '
+                                                                                       'variant '
+                                                                                       'matches; '
+                                                                                       'the error '
+                                                                                       'names what '
+                                                                                       'is '
+                                                                                       'missing).',
+                                                                        'pattern': '^(empty|unknown|(seed|current)(\\+(current-code|separation|removal|001|002))*)$',
+                                                                        'type': 'string'},
                                                          'imgops_revision': {'description': "imgops' "
                                                                                             'applied '
                                                                                             'migration '
@@ -1133,6 +1202,61 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                             'first.',
                                                                              'type': ['string',
                                                                                       'null']},
+                                                         'jobs': {'additionalProperties': {'additionalProperties': False,
+                                                                                           'properties': {'missing': {'description': 'Each '
+                                                                                                                                     'table '
+                                                                                                                                     'or '
+                                                                                                                                     '`table.column` '
+                                                                                                                                     'the '
+                                                                                                                                     'job '
+                                                                                                                                     'needs '
+                                                                                                                                     'and '
+                                                                                                                                     'the '
+                                                                                                                                     'database '
+                                                                                                                                     'lacks.',
+                                                                                                                      'items': {'type': 'string'},
+                                                                                                                      'type': 'array'},
+                                                                                                          'runnable': {'description': 'True '
+                                                                                                                                      'when '
+                                                                                                                                      'every '
+                                                                                                                                      'table '
+                                                                                                                                      'and '
+                                                                                                                                      'column '
+                                                                                                                                      'the '
+                                                                                                                                      'job '
+                                                                                                                                      'needs '
+                                                                                                                                      'on '
+                                                                                                                                      'this '
+                                                                                                                                      'generation '
+                                                                                                                                      'is '
+                                                                                                                                      'present.',
+                                                                                                                       'type': 'boolean'},
+                                                                                                          'tables': {'description': 'The '
+                                                                                                                                    'server '
+                                                                                                                                    'tables '
+                                                                                                                                    'the '
+                                                                                                                                    'job '
+                                                                                                                                    'uses '
+                                                                                                                                    'on '
+                                                                                                                                    'this '
+                                                                                                                                    'generation '
+                                                                                                                                    '(none: '
+                                                                                                                                    'it '
+                                                                                                                                    'works '
+                                                                                                                                    'on '
+                                                                                                                                    'files '
+                                                                                                                                    'only).',
+                                                                                                                     'items': {'type': 'string'},
+                                                                                                                     'type': 'array'}},
+                                                                                           'required': ['runnable',
+                                                                                                        'missing',
+                                                                                                        'tables'],
+                                                                                           'type': 'object'},
+                                                                  'description': 'For each imgops '
+                                                                                 'job: whether it '
+                                                                                 'can run on this '
+                                                                                 'database.',
+                                                                  'type': 'object'},
                                                          'missing_tables': {'description': 'Platform '
                                                                                            'tables '
                                                                                            'still '
@@ -1149,7 +1273,10 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                           'required': ['database',
                                                        'missing_tables',
                                                        'imgops_revision',
-                                                       'pending_revisions'],
+                                                       'pending_revisions',
+                                                       'generation',
+                                                       'evidence',
+                                                       'jobs'],
                                           'type': 'object'}},
                'title': 'db job result'},
  'disk_result': {'$defs': {'percent': {'maximum': 100, 'minimum': 0, 'type': ['number', 'null']},

@@ -320,11 +320,26 @@ class DbResultDiff(TypedDict):
     after: Any
 
 
+class DbResultEvidenceItem(TypedDict, closed=True):
+    name: str
+    present: bool
+    detail: str
+
+
+class DbResultJobs(TypedDict, closed=True):
+    runnable: bool
+    missing: list[str]
+    tables: list[str]
+
+
 class DbResultSummary(TypedDict):
     database: str
     missing_tables: list[str]
     imgops_revision: str | None
     pending_revisions: list[str]
+    generation: str
+    evidence: list[DbResultEvidenceItem]
+    jobs: dict[str, DbResultJobs]
 
 
 class DbResultResultEnvelopeMessage(TypedDict):

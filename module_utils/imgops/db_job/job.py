@@ -6,6 +6,7 @@ from ..config import Config
 from ..db import migrations
 from ..db.engine import connected_engine, redact_url
 from ..db.schema import create_platform_tables, ensure_imgops_schema, missing_platform_tables
+from ..db.server_schema import refusal, server_schema_summary
 from ..errors import reports_database_errors
 from ..metrics import records_metrics
 from ..result import JobResult
@@ -24,6 +25,10 @@ def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> Jo
         result = JobResult(job="db", dry_run=dry_run)
         missing = missing_platform_tables(engine)
         plan = migrations.plan(engine)
+        refused = refusal(engine, action)
+        if refused:  # a shape no server variant matches: named, and nothing written
+            result.error(refused.unknown_message, generation=refused.generation, missing=list(refused.missing))
+            action = "status"
         if action == "init":
             for name in missing:
                 result.act("create_table", name)
@@ -45,5 +50,6 @@ def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> Jo
             "missing_tables": missing_platform_tables(engine),
             "imgops_revision": after.current,
             "pending_revisions": list(after.pending),
+            **server_schema_summary(engine),
         }
         return result
