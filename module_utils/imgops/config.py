@@ -29,16 +29,18 @@ PATH_KEYS = (
     "scraped_dir",
     "training_dataset_dir",
     "checkpoint_dir",
+    "lora_dir",
     "bug_reports_dir",
     "state_dir",
 )
-# The server's config.yaml keys each imgops path defaults from.
-PLATFORM_PATHS = {
+# The server's config.yaml keys each imgops path defaults from (then a sub-folder, where the server derives one).
+PLATFORM_PATHS: dict[str, tuple[str, ...]] = {
     "outputs_dir": ("outputs", "base_dir"),
     "scraped_dir": ("outputs", "scraped_dir"),
     "sets_dir": ("sets", "directory"),
     "checkpoint_dir": ("training", "checkpoint_dir"),
     "training_dataset_dir": ("dataset", "data_dir"),
+    "lora_dir": ("model", "cache_dir", "lora"),
     "bug_reports_dir": ("bug_reports", "storage_path"),
 }
 SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -175,10 +177,10 @@ def _platform_config(raw: dict[str, Any], base: Path, where: str) -> _Platform:
 
 def _resolve_paths(raw_paths: dict[str, str], base: Path, platform: _Platform) -> dict[str, Path]:
     paths: dict[str, Path] = {}
-    for key, (section, sub) in PLATFORM_PATHS.items():
+    for key, (section, sub, *below) in PLATFORM_PATHS.items():
         value = (platform.data.get(section) or {}).get(sub)
         if isinstance(value, str) and value:
-            paths[key] = _absolute(value, platform.folder or base)
+            paths[key] = _absolute(value, platform.folder or base).joinpath(*below)
     paths.update({key: _absolute(value, base) for key, value in raw_paths.items()})
     paths.setdefault("state_dir", base / "state")
     paths.setdefault("legacy_root", (platform.folder or base) / "data" / "legacy")
