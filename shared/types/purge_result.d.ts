@@ -23,6 +23,10 @@ export type PurgeResult = JobResultEnvelope & {
       after?: {};
     };
   }[];
+  notices?: {
+    reason?: RefusalReason;
+    what?: "scrape_output" | "training_dataset" | "training_log" | "checkpoint" | "orphan";
+  }[];
   summary?: {
     kinds: ("scrape" | "training")[];
     /**
@@ -37,11 +41,17 @@ export type PurgeResult = JobResultEnvelope & {
     paths_removed: number;
     rows_updated: number;
     /**
-     * paths refused by confinement; each is also a notice
+     * paths refused; each is also a notice with its reason
      */
     refused: number;
     /**
-     * aged rows whose paths are all missing on this host (they may live on another host sharing the database): left as they are
+     * how many paths were refused for each reason of the closed list (every reason present, zero included)
+     */
+    refused_by_reason: {
+      [k: string]: number;
+    };
+    /**
+     * aged rows with a path missing on this host (it may live on another host sharing the database): the columns that path would change are left as they are
      */
     missing: number;
     bytes_freed: number;
@@ -60,6 +70,20 @@ export type PurgeResult = JobResultEnvelope & {
     };
   };
 };
+/**
+ * Why a path was refused (docs/jobs/purge.md): invalid (empty or NUL path), outside_root, is_root, root_missing (root not configured or not here), symlink (on the way, never followed), swapped (replaced or moved since planning), mount_point (is or holds a mount point), claimed (another row, not expiring, names it, a path inside it or one holding it), busy (a live process has a file open or its working directory in it), referenced (images rows point into it; reserved)
+ */
+export type RefusalReason =
+  | "invalid"
+  | "outside_root"
+  | "is_root"
+  | "root_missing"
+  | "symlink"
+  | "swapped"
+  | "mount_point"
+  | "claimed"
+  | "busy"
+  | "referenced";
 
 /**
  * Fields every imgops job result carries, printed by `imgops --json <job>` and returned by the matching Ansible module. `changed` is true exactly when `actions` is not empty.
