@@ -23,6 +23,7 @@ from ..db.models import ScrapeJob, TrainingRun
 from ..disk.usage import mount_point
 from ..errors import SafetyError
 from ..fs import TreeUsage, confine, remove_confined
+from ..fs.pathindex import PathIndex
 from ..jsonlog import log_event
 from ..result import JobResult
 from .plan import PurgeItem, PurgePath, Refusal, refusal_from
@@ -140,8 +141,40 @@ def execute_plan(
             _record(engine, item, [_Outcome(path, usage=path.usage) for path in item.paths], result, freed, True)
             for item in items
         ]
+    groups = overlap_groups(items)
+    place = {n: (g, k) for g, group in enumerate(groups) for k, n in enumerate(group)}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="imgops-purge") as pool:
+        done = [pool.submit(_remove_group, [items[n] for n in group]) for group in groups]
         return [
-            _record(engine, item, outcomes, result, freed, False)
-            for item, outcomes in zip(items, pool.map(_remove_paths, items), strict=True)
+            _record(engine, item, done[place[n][0]].result()[place[n][1]], result, freed, False)
+            for n, item in enumerate(items)
         ]
+
+
+def overlap_groups(items: list[PurgeItem]) -> list[list[int]]:
+    """Items (by index, in plan order) whose paths overlap one another's, grouped; most groups hold one item.
+
+    A group is removed in one thread, in plan order, so two rows naming one folder
+    never remove it at once: the later one finds it gone.
+    """
+    index = PathIndex((str(path.target.path), n) for n, item in enumerate(items) for path in item.paths)
+    parent = list(range(len(items)))
+
+    def root(n: int) -> int:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for n, item in enumerate(items):
+        for path in item.paths:
+            for m in index.overlapping(str(path.target.path)):
+                parent[root(m)] = root(n)
+    groups: dict[int, list[int]] = {}
+    for n in range(len(items)):
+        groups.setdefault(root(n), []).append(n)
+    return sorted(groups.values())
+
+
+def _remove_group(items: list[PurgeItem]) -> list[list[_Outcome]]:
+    return [_remove_paths(item) for item in items]

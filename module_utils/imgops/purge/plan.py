@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..db.models import TERMINAL_SCRAPE_STATUSES, TERMINAL_TRAINING_STATUSES, ScrapeJob, TrainingRun
 from ..errors import SafetyError
 from ..fs import ConfinedPath, TreeUsage, confine, tree_usage
+from ..fs.pathindex import PathIndex
 from .layout import training_log_path
 
 
@@ -38,6 +39,7 @@ class PurgePath:
     target: ConfinedPath
     columns: dict[str, Any] = field(default_factory=dict)
     usage: TreeUsage | None = None  # filled in by measure_paths()
+    covered: bool = False  # another row's planned path holds it (or is it): gone with that one, counted there
 
     @property
     def exists(self) -> bool:
@@ -169,6 +171,24 @@ def journal_key(row: str, what: str) -> str:
     return f"{row}:{what}"
 
 
+def _covered_by_other_rows(items: list[PurgeItem]) -> set[int]:
+    """The paths (by id) lying in, or equal to, a path another item plans: two expiring rows naming one folder.
+
+    Such items are removed one after the other (``execute_plan`` groups them), so
+    the later path finds its folder gone; a dry run counts the bytes once.
+    """
+    index = PathIndex((str(path.target.path), (n, path)) for n, item in enumerate(items) for path in item.paths)
+    covered: set[int] = set()
+    for n, item in enumerate(items):
+        for path in item.paths:
+            others = [(m, other) for m, other in index.within(str(path.target.path)) if m != n]
+            holders = [(m, other) for m, other in index.above(str(path.target.path)) if m != n]
+            same = [m for m, other in others if other.target == path.target]
+            if holders or any(m < n for m in same):
+                covered.add(id(path))
+    return covered
+
+
 def _journaled(finish: set[str], row: str | None, what: str) -> bool:
     return row is not None and (row in finish or journal_key(row, what) in finish)
 
@@ -185,19 +205,22 @@ def measure_paths(plan: PurgePlan, *, sizes: bool, finish: set[str] = frozenset(
     here: removal measures as it goes, in one walk. Sizing runs in this thread:
     the walk is bound by Python, not the kernel (threads measured slower).
     """
+    covered = _covered_by_other_rows(plan.items)
     for item in plan.items:
         measured: list[PurgePath] = []
         for path in list(item.paths):
             found = _usage(path, sizes)
             if isinstance(found, SafetyError):
                 plan.refuse(item, path, found)
+            elif id(path) in covered and found.entries:  # its bytes are counted once, with the enclosing path
+                measured.append(replace(path, usage=TreeUsage(0, 0, 0) if sizes else found, covered=True))
             else:
                 measured.append(replace(path, usage=found))
         gone = [path for path in measured if not path.exists and item.row_change([path])[1]]
         cleared = [path for path in gone if clear_missing or _journaled(finish, item.row, path.what)]
         if item.row is not None and len(cleared) < len(gone):
             plan.missing.append(item.row)
-        item.paths = [path for path in measured if path.exists or any(path is c for c in cleared)]
+        item.paths = [path for path in measured if path.exists or path.covered or any(path is c for c in cleared)]
     plan.prune()
 
 
