@@ -86,6 +86,8 @@ def test_a_folder_another_row_claims_is_refused_naming_that_row(demo_platform: D
             {"id": 23, "output_directory": f"{scraped}/job_9/../job_3/sub"},  # inside recent job 3's folder
             {"id": 24, "output_directory": str(scraped / "shared")},  # two expiring rows: no claim
             {"id": 25, "output_directory": str(scraped / "shared")},
+            {"id": 26, "output_directory": "/", "completed_at": utcnow()},  # recent rows naming a root or above:
+            {"id": 27, "output_directory": str(scraped), "status": "running"},  # they own no folder in it
         ],
         training=[{"id": 9, "status": "running", "completed_at": None, "dataset_path": str(scraped / "job_2")}],
     )

@@ -5,7 +5,8 @@ training datasets, outputs, checkpoints and logs). A planned path that is the
 same as, inside, or contains a path of such a row is refused as ``claimed``.
 Paths are compared lexically (``..`` resolved, no symlink followed: confinement
 has refused symlinks already); a root's real path counts as the root itself.
-One query per table, and an index instead of a comparison per pair.
+A row naming a root, or a folder above one, claims nothing. One query per
+table, and an index instead of a comparison per pair.
 """
 
 from __future__ import annotations
@@ -101,9 +102,22 @@ def _training_claims(session: Session, roots: ClaimRoots) -> list[tuple[str | No
 
 
 def collect_claims(session: Session, roots: ClaimRoots, expiring: set[str]) -> PathIndex[Claim]:
-    """Every path a row names, of both tables, except the rows that are expiring in this run."""
+    """Every path a row names, of both tables, except the rows that are expiring in this run.
+
+    A row naming a root itself or a folder above one (``/``) owns no folder in it:
+    such a claim is left out, or one stale row would stop every purge.
+    """
+    tops = [os.path.normpath(root) for root in (roots.scraped_dir, roots.dataset_dir, roots.lora_dir) if root]
     named = _scrape_claims(session, roots) + _training_claims(session, roots)
-    return PathIndex((path, claim) for path, claim in named if path is not None and claim.row not in expiring)
+    return PathIndex(
+        (path, claim)
+        for path, claim in named
+        if path is not None and claim.row not in expiring and not any(_holds(path, top) for top in tops)
+    )
+
+
+def _holds(folder: str, path: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def refuse_claimed(plan: PurgePlan, claims: PathIndex[Claim], roots: ClaimRoots) -> None:
