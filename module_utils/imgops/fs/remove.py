@@ -93,12 +93,12 @@ def _refuse_other_device(name: str, st: os.stat_result, device: int) -> None:
         )
 
 
-def _open_listed(name: str, parent: int, listed: os.stat_result) -> int:
+def _open_listed(where: str, name: str, parent: int, listed: os.stat_result) -> int:
     """Open a folder just listed in ``parent``: never through a symlink, and only the very folder listed."""
     fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
     if not os.path.samestat(listed, os.fstat(fd)):
         os.close(fd)
-        raise SafetyError(f"refused {name!r}: the folder was replaced while it was walked", reason="swapped")
+        raise SafetyError(f"refused {where!r}: the folder was replaced while it was walked", reason="swapped")
     return fd
 
 
@@ -159,8 +159,9 @@ def _walk(
                 if st is None or not stat.S_ISDIR(st.st_mode):
                     yield folder.fd, name, st, False
                     continue
-                _refuse_other_device(name, st, device)
-                fd = _open_listed(name, folder.fd, st)
+                where = "/".join([*(f.name for f in stack[1:]), name])
+                _refuse_other_device(where, st, device)
+                fd = _open_listed(where, name, folder.fd, st)
                 stack.append(_Folder(name, st, fd, []))
                 stack[-1].entries = _entries(fd, stat_files)
                 if len(stack) > FD_BUDGET + 1 and (evicted := stack[-FD_BUDGET - 1]).fd is not None:
@@ -171,10 +172,12 @@ def _walk(
             if not stack:
                 return
             parent = stack[-1]
-            if parent.fd is None:
-                parent.fd = _reopen_parent(folder.fd, parent.listed)
-            os.close(folder.fd)
-            folder.fd = None
+            try:
+                if parent.fd is None:
+                    parent.fd = _reopen_parent(folder.fd, parent.listed)
+            finally:
+                os.close(folder.fd)
+                folder.fd = None
             yield parent.fd, folder.name, folder.listed, True
     finally:
         for folder in stack[1:]:
@@ -201,7 +204,7 @@ def _walk_target(target: ConfinedPath, walk: Callable[[int, str, os.stat_result,
 
 @contextmanager
 def _open_folder(name: str, parent: int, listed: os.stat_result) -> Iterator[int]:
-    fd = _open_listed(name, parent, listed)
+    fd = _open_listed(name, name, parent, listed)
     try:
         yield fd
     finally:
