@@ -98,7 +98,8 @@ def test_demo_dry_run_lists_every_path_then_the_run_purges_and_converges(demo_pl
     assert rows(demo_platform, "training_runs", "final_checkpoint")[1].endswith("final.safetensors")
     refused = [n for n in done.notices if n.get("reason")]
     assert [(n["row"], n["what"], n["reason"]) for n in refused] == [
-        ("scrape_jobs/6", "scrape_output", "outside_root"), ("training_runs/1", "training_log", "outside_root")
+        ("scrape_jobs/6", "scrape_output", "outside_root"),
+        ("training_runs/1", "training_log", "outside_root"),
     ]
     summary = done.summary
     assert (summary["paths_removed"], summary["rows_updated"], summary["refused"]) == (4, 3, 2)
