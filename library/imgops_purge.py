@@ -14,11 +14,20 @@ description:
     C(retention.training_days), then sets C(dataset_path) to an empty string. Trained weights stay
     unless O(purge_checkpoints) is true.
   - Every path is confined to its root (C(paths.scraped_dir), C(paths.training_dataset_dir), logs and
-    weights under C(paths.checkpoint_dir)). A row naming C(/), a root itself, a path outside its root
-    or a symlink is refused, reported in RV(notices) (and as an Ansible warning), and left untouched;
-    the other rows go on. Symlinks inside a removed folder are removed as links.
-  - Each folder is removed first and its row updated afterwards in a transaction of its own, so a run
-    interrupted in between is finished by the next one.
+    weights under C(paths.lora_dir), default C(<model.cache_dir>/lora) of the server's config.yaml; the
+    log is where the server writes it, C(<folder of output_path>/logs/training_<id>.log)). A row naming
+    C(/), a root itself, a path outside its root or a symlink is refused, reported in RV(notices) (and
+    as an Ansible warning), and left untouched; the other rows go on. Symlinks inside a removed folder
+    are removed as links.
+  - A path is also refused when another row that is not itself expiring (of either table, any status)
+    names it, a path inside it or one holding it (C(claimed)); when it is or holds a mount point,
+    bind mounts included (C(mount_point)); and when a live process has a file open or its working
+    directory in it (C(busy)). Every refusal carries a reason from a closed list, counted in
+    RV(summary.refused_by_reason).
+  - Each path of a row is decided on its own (a refused log never keeps the dataset), removed first,
+    and the row's columns for the paths that went are updated afterwards in a transaction of its own,
+    so a run interrupted in between is finished by the next one. Trees of any depth are walked
+    without recursion.
   - A retention of 0 days disables that purge. Check mode lists every path that would go, with its size.
 options:
   kind:
@@ -74,14 +83,18 @@ dry_run:
 summary:
   description:
     - What was purged. C(kinds), C(disabled) (retention 0), C(retention_days), C(orphans),
-      C(purge_checkpoints), C(paths_removed), C(rows_updated), C(refused), C(missing) (aged rows whose
-      paths are not on this host, left alone), C(bytes_freed),
+      C(purge_checkpoints), C(paths_removed), C(rows_updated), C(refused),
+      C(refused_by_reason) (each reason of the closed list C(invalid), C(outside_root), C(is_root),
+      C(root_missing), C(symlink), C(swapped), C(mount_point), C(claimed), C(busy), C(referenced), with
+      its count), C(missing) (aged rows with a path not on this host, its columns left alone), C(bytes_freed),
       C(filesystems) (per mount point C(bytes_freed), C(free_bytes_before), C(free_bytes_after)),
       C(textfile_dir) (where the C(imgops_purge_*.prom) metrics went, or null).
   returned: always
   type: dict
   sample: {"kinds": ["scrape", "training"], "disabled": [], "retention_days": {"scrape": 30, "training": 30},
            "orphans": false, "purge_checkpoints": false, "paths_removed": 5, "rows_updated": 3, "refused": 1,
+           "refused_by_reason": {"invalid": 0, "outside_root": 1, "is_root": 0, "root_missing": 0, "symlink": 0,
+                                 "swapped": 0, "mount_point": 0, "claimed": 0, "busy": 0, "referenced": 0},
            "missing": 0, "bytes_freed": 114688, "filesystems": [{"mount": "/mnt/storage", "bytes_freed": 114688,
            "free_bytes_before": 85089615872, "free_bytes_after": 85089722368}],
            "textfile_dir": "/var/lib/node_exporter/textfile_collector"}
@@ -101,7 +114,8 @@ errors:
   elements: dict
   sample: []
 notices:
-  description: Refused paths (with row, what, path and reason) and rows that changed during the run.
+  description: Refused paths (with row, what, path and reason, one of the closed list in
+    RV(summary.refused_by_reason)) and rows that changed during the run.
   returned: always
   type: list
   elements: dict

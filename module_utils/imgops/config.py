@@ -39,16 +39,18 @@ PathKey = Literal[
     "scraped_dir",
     "training_dataset_dir",
     "checkpoint_dir",
+    "lora_dir",
     "bug_reports_dir",
     "state_dir",
 ]
-# The server's config.yaml keys each imgops path defaults from.
-PLATFORM_PATHS = {
+# The server's config.yaml keys each imgops path defaults from (then a sub-folder, where the server derives one).
+PLATFORM_PATHS: dict[str, tuple[str, ...]] = {
     "outputs_dir": ("outputs", "base_dir"),
     "scraped_dir": ("outputs", "scraped_dir"),
     "sets_dir": ("sets", "directory"),
     "checkpoint_dir": ("training", "checkpoint_dir"),
     "training_dataset_dir": ("dataset", "data_dir"),
+    "lora_dir": ("model", "cache_dir", "lora"),
     "bug_reports_dir": ("bug_reports", "storage_path"),
 }
 
@@ -74,6 +76,7 @@ class PathsSection:
     scraped_dir: Path | None = None
     training_dataset_dir: Path | None = None
     checkpoint_dir: Path | None = None
+    lora_dir: Path | None = None
     bug_reports_dir: Path | None = None
     state_dir: Path
 
@@ -336,10 +339,10 @@ def _platform_config(raw: dict[str, Any], base: Path, where: str) -> _Platform:
 def _resolve_paths(raw_paths: dict[str, str], base: Path, platform: _Platform) -> PathsSection:
     """Set paths, else the server's, else the schema's defaults (each relative to its own folder)."""
     paths: dict[str, Path] = {}
-    for key, (section, sub) in PLATFORM_PATHS.items():
+    for key, (section, sub, *below) in PLATFORM_PATHS.items():
         value = (platform.data.get(section) or {}).get(sub)
         if isinstance(value, str) and value:
-            paths[key] = _absolute(value, platform.folder or base)
+            paths[key] = _absolute(value, platform.folder or base).joinpath(*below)
     paths.update({key: _absolute(value, base) for key, value in raw_paths.items()})
     paths.setdefault("state_dir", _absolute(schema_default("paths", "state_dir"), base))
     paths.setdefault("legacy_root", _absolute(schema_default("paths", "legacy_root"), platform.folder or base))

@@ -6,7 +6,7 @@ removals from them and the records report what is still on disk from them, so bo
 
 from __future__ import annotations
 
-import os
+from pathlib import Path, PurePosixPath
 
 
 def scrape_folder_name(job_id: int) -> str:
@@ -19,11 +19,14 @@ def training_dataset_folder_name(run_id: int) -> str:
     return f"training_run_{run_id}"
 
 
-def training_log_path(run_id: int, output_path: str) -> str:
-    """A run's log: ``<folder of output_path>/logs/training_<id>.log`` (5.5).
+def training_log_path(run_id: int, output_path: str, lora_dir: Path | None) -> str | None:
+    """A run's log, ``training_<id>.log`` in a ``logs`` folder (5.5).
 
-    With the default ``output_path`` (``<cache_dir>/lora/trained_<id>``) this is the server's
-    ``<cache_dir>/lora/logs/training_<id>.log``. For an empty ``output_path`` the server falls back
-    to ``<cache_dir>/lora/logs``, which imgops cannot know; the path is then relative and names nothing.
+    The server's rule: ``Path(output_path).parent/logs`` when ``output_path`` is set (with the default
+    ``<cache_dir>/lora/trained_<id>`` that is ``<cache_dir>/lora/logs``), else ``<cache_dir>/lora/logs``,
+    which is ``lora_dir/logs`` here. None: ``output_path`` is empty and no LoRA root is known.
     """
-    return os.path.join(os.path.dirname(output_path), "logs", f"training_{run_id}.log")
+    name = f"training_{run_id}.log"
+    if output_path:
+        return str(PurePosixPath(output_path).parent / "logs" / name)
+    return str(lora_dir / "logs" / name) if lora_dir is not None else None

@@ -40,6 +40,10 @@ export interface Config {
     scraped_dir?: Path;
     training_dataset_dir?: Path;
     checkpoint_dir?: Path;
+    /**
+     * The server's LoRA root (training outputs, logs, index.json); default <model.cache_dir>/lora of platform_config.
+     */
+    lora_dir?: string;
     bug_reports_dir?: Path;
     state_dir?: Path;
   };

@@ -51,6 +51,29 @@ export type PurgeResult = JobResultEnvelope & {
     };
   }[];
   /**
+   * Notes of the run; each refused path is one, with its reason.
+   */
+  notices?: {
+    /**
+     * Why the path was refused.
+     */
+    reason?:
+      | "invalid"
+      | "outside_root"
+      | "is_root"
+      | "root_missing"
+      | "symlink"
+      | "swapped"
+      | "mount_point"
+      | "claimed"
+      | "busy"
+      | "referenced";
+    /**
+     * What the path is.
+     */
+    what?: "scrape_output" | "training_dataset" | "training_log" | "checkpoint" | "orphan";
+  }[];
+  /**
    * Totals of the purge.
    */
   summary?: {
@@ -85,11 +108,17 @@ export type PurgeResult = JobResultEnvelope & {
      */
     rows_updated: number;
     /**
-     * paths refused by confinement; each is also a notice
+     * paths refused; each is also a notice with its reason
      */
     refused: number;
     /**
-     * aged rows whose paths are all missing on this host (they may live on another host sharing the database): left as they are
+     * how many paths were refused for each reason of the closed list (every reason present, zero included)
+     */
+    refused_by_reason: {
+      [k: string]: number;
+    };
+    /**
+     * aged rows with a path missing on this host (it may live on another host sharing the database): the columns that path would change are left as they are
      */
     missing: number;
     /**

@@ -67,7 +67,9 @@ def add_scrape_rows(platform: DemoPlatform, outputs: dict[int, str], days_old: i
 
 
 def test_demo_dry_run_lists_every_path_then_the_run_purges_and_converges(demo_platform: DemoPlatform) -> None:
+    """The demo keeps its logs under checkpoint_dir, outside the LoRA root: each is refused, its dataset still goes."""
     config = load_config(demo_platform.imgops_config, environ={})
+    config.path("lora_dir").mkdir(parents=True)  # <model.cache_dir>/lora, as the server creates it
     scraped, precious = demo_platform.scraped_dir, demo_platform.root / "elsewhere" / "precious"
     before = listing(demo_platform.root / "mnt")
 
@@ -78,7 +80,6 @@ def test_demo_dry_run_lists_every_path_then_the_run_purges_and_converges(demo_pl
     assert set(removes) == {
         str(scraped / "job_1"), str(scraped / "job_2"), str(scraped / "job_5"),
         str(demo_platform.training_dataset_dir / "training_run_1"),
-        str(demo_platform.checkpoint_dir / "run_1" / "logs" / "training_1.log"),
     }  # fmt: skip
     assert all(detail["bytes"] > 0 and detail["files"] > 0 for detail in removes.values())
     assert removes[str(scraped / "job_1")]["files"] == 6  # the folder and its 5 files
@@ -89,16 +90,20 @@ def test_demo_dry_run_lists_every_path_then_the_run_purges_and_converges(demo_pl
     assert sorted(os.listdir(scraped)) == ["job_3", "job_4"]
     assert listing(precious) == ["item_000.bin", "item_001.bin", "item_002.bin"]
     assert sorted(os.listdir(demo_platform.training_dataset_dir)) == ["training_run_2", "training_run_3"]
-    assert listing(demo_platform.checkpoint_dir / "run_1") == ["final.safetensors", "logs"]
+    assert listing(demo_platform.checkpoint_dir / "run_1") == ["final.safetensors", "logs", "logs/training_1.log"]
     outputs = rows(demo_platform, "scrape_jobs", "output_directory")
     assert outputs == {1: "", 2: "", 3: str(scraped / "job_3"), 4: str(scraped / "job_4"), 5: "", 6: str(precious)}
     datasets = rows(demo_platform, "training_runs", "dataset_path")
     assert datasets[1] == "" and datasets[2].endswith("training_run_2")
     assert rows(demo_platform, "training_runs", "final_checkpoint")[1].endswith("final.safetensors")
     refused = [n for n in done.notices if n.get("reason")]
-    assert [(n["row"], n["reason"]) for n in refused] == [("scrape_jobs/6", "outside_root")]
+    assert [(n["row"], n["what"], n["reason"]) for n in refused] == [
+        ("scrape_jobs/6", "scrape_output", "outside_root"),
+        ("training_runs/1", "training_log", "outside_root"),
+    ]
     summary = done.summary
-    assert (summary["paths_removed"], summary["rows_updated"], summary["refused"]) == (5, 3, 1)
+    assert (summary["paths_removed"], summary["rows_updated"], summary["refused"]) == (4, 3, 2)
+    assert {k: v for k, v in summary["refused_by_reason"].items() if v} == {"outside_root": 2}
     assert summary["bytes_freed"] == sum(d["bytes"] for d in removes.values())
     [filesystem] = summary["filesystems"]
     assert filesystem["bytes_freed"] == summary["bytes_freed"]
@@ -111,7 +116,7 @@ def test_demo_dry_run_lists_every_path_then_the_run_purges_and_converges(demo_pl
 
     again = run_purge(config)
     assert again.changed is False and again.actions == []
-    assert again.summary["refused"] == 1  # still reported, still untouched
+    assert again.summary["refused"] == 2  # still reported, still untouched
 
 
 def test_hostile_rows_are_refused_and_left_alone(demo_platform: DemoPlatform) -> None:
@@ -227,10 +232,12 @@ def test_retention_zero_disables_and_orphans_and_checkpoints_are_opt_in(demo_pla
     assert sorted(os.listdir(scraped)) == ["job_3", "job_4", "stray_new"]
     orphan = [a for a in result.actions if a.detail.get("what") == "orphan"]
     assert [(a.target, a.detail["row"]) for a in orphan] == [(str(scraped / "stray_old"), None)]
-    assert listing(demo_platform.checkpoint_dir / "run_1") == ["logs"]
-    assert (demo_platform.checkpoint_dir / "run_2" / "final.safetensors").exists()  # run 2 is recent
-    assert rows(demo_platform, "training_runs", "final_checkpoint")[1] is None
-    assert rows(demo_platform, "training_runs", "output_path")[1].endswith("final.safetensors")
+    # The demo's weights lie under checkpoint_dir, outside the LoRA root: refused, the row keeps naming them.
+    weights = [(n["row"], n["reason"]) for n in result.notices if n.get("what") == "checkpoint"]
+    assert weights == [("training_runs/1", "root_missing")]  # the demo has no <model.cache_dir>/lora
+    assert listing(demo_platform.checkpoint_dir / "run_1") == ["final.safetensors", "logs", "logs/training_1.log"]
+    assert rows(demo_platform, "training_runs", "final_checkpoint")[1].endswith("final.safetensors")
+    assert rows(demo_platform, "training_runs", "dataset_path")[1] == ""
     assert run_purge(config, orphans=True, purge_checkpoints=True).changed is False
 
 

@@ -1019,6 +1019,15 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                     'checkpoint_dir': {'$ref': '#/$defs/path'},
                                                     'legacy_root': {'$ref': '#/$defs/path',
                                                                     'default': 'data/legacy'},
+                                                    'lora_dir': {'$ref': '#/$defs/path',
+                                                                 'description': "The server's LoRA "
+                                                                                'root (training '
+                                                                                'outputs, logs, '
+                                                                                'index.json); '
+                                                                                'default '
+                                                                                '<model.cache_dir>/lora '
+                                                                                'of '
+                                                                                'platform_config.'},
                                                     'outputs_dir': {'$ref': '#/$defs/path'},
                                                     'reference_packs_dir': {'$ref': '#/$defs/path'},
                                                     'scraped_dir': {'$ref': '#/$defs/path'},
@@ -1714,7 +1723,32 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                            'manifests_written'],
                                               'type': 'object'}},
                    'title': 'legacy job result'},
- 'purge_result': {'$id': 'urn:imgops:schema:purge_result',
+ 'purge_result': {'$defs': {'refusal_reason': {'description': 'Why a path was refused '
+                                                              '(docs/jobs/purge.md): invalid '
+                                                              '(empty or NUL path), outside_root, '
+                                                              'is_root, root_missing (root not '
+                                                              'configured or not here), symlink '
+                                                              '(on the way, never followed), '
+                                                              'swapped (replaced or moved since '
+                                                              'planning), mount_point (is or holds '
+                                                              'a mount point), claimed (another '
+                                                              'row, not expiring, names it, a path '
+                                                              'inside it or one holding it), busy '
+                                                              '(a live process has a file open or '
+                                                              'its working directory in it), '
+                                                              'referenced (images rows point into '
+                                                              'it; reserved)',
+                                               'enum': ['invalid',
+                                                        'outside_root',
+                                                        'is_root',
+                                                        'root_missing',
+                                                        'symlink',
+                                                        'swapped',
+                                                        'mount_point',
+                                                        'claimed',
+                                                        'busy',
+                                                        'referenced']}},
+                  '$id': 'urn:imgops:schema:purge_result',
                   '$schema': 'https://json-schema.org/draft/2020-12/schema',
                   'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
                   'description': 'Result of `imgops purge [scrape|training|all]`: paths removed '
@@ -1786,6 +1820,25 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                        'type': 'object'},
                                              'type': 'array'},
                                  'job': {'const': 'purge', 'description': "The job's name."},
+                                 'notices': {'description': 'Notes of the run; each refused path '
+                                                            'is one, with its reason.',
+                                             'items': {'properties': {'reason': {'$ref': '#/$defs/refusal_reason',
+                                                                                 'description': 'Why '
+                                                                                                'the '
+                                                                                                'path '
+                                                                                                'was '
+                                                                                                'refused.'},
+                                                                      'what': {'description': 'What '
+                                                                                              'the '
+                                                                                              'path '
+                                                                                              'is.',
+                                                                               'enum': ['scrape_output',
+                                                                                        'training_dataset',
+                                                                                        'training_log',
+                                                                                        'checkpoint',
+                                                                                        'orphan']}},
+                                                       'type': 'object'},
+                                             'type': 'array'},
                                  'summary': {'additionalProperties': False,
                                              'description': 'Totals of the purge.',
                                              'properties': {'absent': {'additionalProperties': {'type': 'string'},
@@ -1851,18 +1904,22 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                          'training']},
                                                                       'type': 'array'},
                                                             'missing': {'description': 'aged rows '
-                                                                                       'whose '
-                                                                                       'paths are '
-                                                                                       'all '
+                                                                                       'with a '
+                                                                                       'path '
                                                                                        'missing on '
                                                                                        'this host '
-                                                                                       '(they may '
+                                                                                       '(it may '
                                                                                        'live on '
                                                                                        'another '
                                                                                        'host '
                                                                                        'sharing '
                                                                                        'the '
                                                                                        'database): '
+                                                                                       'the '
+                                                                                       'columns '
+                                                                                       'that path '
+                                                                                       'would '
+                                                                                       'change are '
                                                                                        'left as '
                                                                                        'they are',
                                                                         'minimum': 0,
@@ -1883,13 +1940,45 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                  'too.',
                                                                                   'type': 'boolean'},
                                                             'refused': {'description': 'paths '
-                                                                                       'refused by '
-                                                                                       'confinement; '
+                                                                                       'refused; '
                                                                                        'each is '
                                                                                        'also a '
-                                                                                       'notice',
+                                                                                       'notice '
+                                                                                       'with its '
+                                                                                       'reason',
                                                                         'minimum': 0,
                                                                         'type': 'integer'},
+                                                            'refused_by_reason': {'additionalProperties': {'minimum': 0,
+                                                                                                           'type': 'integer'},
+                                                                                  'description': 'how '
+                                                                                                 'many '
+                                                                                                 'paths '
+                                                                                                 'were '
+                                                                                                 'refused '
+                                                                                                 'for '
+                                                                                                 'each '
+                                                                                                 'reason '
+                                                                                                 'of '
+                                                                                                 'the '
+                                                                                                 'closed '
+                                                                                                 'list '
+                                                                                                 '(every '
+                                                                                                 'reason '
+                                                                                                 'present, '
+                                                                                                 'zero '
+                                                                                                 'included)',
+                                                                                  'propertyNames': {'$ref': '#/$defs/refusal_reason'},
+                                                                                  'required': ['invalid',
+                                                                                               'outside_root',
+                                                                                               'is_root',
+                                                                                               'root_missing',
+                                                                                               'symlink',
+                                                                                               'swapped',
+                                                                                               'mount_point',
+                                                                                               'claimed',
+                                                                                               'busy',
+                                                                                               'referenced'],
+                                                                                  'type': 'object'},
                                                             'retention_days': {'additionalProperties': {'minimum': 0,
                                                                                                         'type': 'integer'},
                                                                                'description': 'Retention '
@@ -1920,6 +2009,7 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                           'paths_removed',
                                                           'rows_updated',
                                                           'refused',
+                                                          'refused_by_reason',
                                                           'missing',
                                                           'bytes_freed',
                                                           'filesystems',

@@ -248,6 +248,7 @@ class ConfigPaths(TypedDict, closed=True):
     scraped_dir: NotRequired[ConfigPath]
     training_dataset_dir: NotRequired[ConfigPath]
     checkpoint_dir: NotRequired[ConfigPath]
+    lora_dir: NotRequired[ConfigPath]
     bug_reports_dir: NotRequired[ConfigPath]
     state_dir: NotRequired[ConfigPath]
 
@@ -557,6 +558,7 @@ class PurgeResultSummary(TypedDict, closed=True):
     paths_removed: int
     rows_updated: int
     refused: int
+    refused_by_reason: dict[PurgeResultRefusalReason, int]
     missing: int
     bytes_freed: int
     filesystems: list[PurgeResultFilesystem]
@@ -564,8 +566,31 @@ class PurgeResultSummary(TypedDict, closed=True):
     absent: dict[str, str]
 
 
+PurgeResultRefusalReason: TypeAlias = Literal[
+    'invalid',
+    'outside_root',
+    'is_root',
+    'root_missing',
+    'symlink',
+    'swapped',
+    'mount_point',
+    'claimed',
+    'busy',
+    'referenced',
+]
+
+
 class PurgeResultResultEnvelopeMessage(TypedDict):
     message: str
+
+
+class PurgeResultNotice(TypedDict):
+    reason: NotRequired[PurgeResultRefusalReason]
+    what: NotRequired[
+        Literal[
+            'scrape_output', 'training_dataset', 'training_log', 'checkpoint', 'orphan'
+        ]
+    ]
 
 
 class PurgeResult(TypedDict):

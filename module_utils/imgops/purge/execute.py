@@ -3,7 +3,9 @@
 The order makes a crash harmless: a folder gone with its row not yet updated is
 found again by the next run as a missing folder, and the row just gets updated.
 Every path is confined again right before removal, so a folder swapped for a
-symlink since planning is refused, and removal itself never follows a symlink.
+symlink since planning is refused, and removal itself never follows a symlink
+nor crosses into another filesystem. Each path of a row is decided on its own:
+the row's columns are set for the paths that went, the others keep theirs.
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ from ..db import transaction
 from ..db.models import ScrapeJob, TrainingRun
 from ..errors import SafetyError
 from ..fs import TreeUsage, confine, remove_confined
+from ..fs.pathindex import PathIndex
 from ..fs.usage import mount_point
 from ..jsonlog import log_event
 from ..result import JobResult
-from .plan import PurgeItem, PurgePath, Refusal
+from .plan import PurgeItem, PurgePath, Refusal, refusal_from
 
 _MODELS: dict[str, type[ScrapeJob] | type[TrainingRun]] = {"scrape": ScrapeJob, "training": TrainingRun}
 
 
 def report_refusal(result: JobResult, refusal: Refusal) -> None:
-    """A refusal is a notice, not an error: the row stays as it is and the other rows go on."""
+    """A refusal is a notice, not an error: the path and the columns it would change stay, the rest goes on."""
     result.notice(refusal.message, row=refusal.row, what=refusal.what, path=refusal.path, reason=refusal.reason)
     log_event("purge_refused", logging.WARNING, row=refusal.row, path=refusal.path, reason=refusal.reason)
 
@@ -45,50 +48,62 @@ def _remove(item: PurgeItem, path: PurgePath) -> Refusal | TreeUsage:
             )
         return remove_confined(target)
     except SafetyError as exc:
-        return Refusal(item.row, path.what, path.named, str(exc.details.get("reason", "refused")), exc.message)
+        return refusal_from(item.row, path.what, path.named, exc)
 
 
-def _update_row(engine: Engine, item: PurgeItem) -> bool:
+def _update_row(engine: Engine, item: PurgeItem, before: dict[str, object], after: dict[str, object]) -> bool:
     """Set the row's columns, only if they still hold what the plan saw; False when the row moved on."""
     model = _MODELS[item.kind]
     guards = [
         getattr(model, column).is_(None) if value is None else getattr(model, column) == value
-        for column, value in item.row_before.items()
+        for column, value in before.items()
     ]
     with transaction(engine) as session:
-        updated = session.execute(update(model).where(model.id == item.row_id, *guards).values(**item.row_after))
+        updated = session.execute(update(model).where(model.id == item.row_id, *guards).values(**after))
         return updated.rowcount == 1
 
 
 @dataclass(frozen=True)
-class _Removal:
-    """What happened to one item's paths: "removed" (all of them), "refused" or "failed" part way."""
+class _Outcome:
+    """What happened to one path: what it freed (it is gone), why it was refused, or the error."""
 
-    status: str
-    removed: list[tuple[PurgePath, TreeUsage]]
+    path: PurgePath
+    usage: TreeUsage | None = None
     refusal: Refusal | None = None
     error: str | None = None
 
 
-def _remove_paths(item: PurgeItem) -> _Removal:
-    """Remove the item's paths in order, stopping at the first refusal or failure (runs in a worker thread)."""
-    removed: list[tuple[PurgePath, TreeUsage]] = []
+def _remove_paths(item: PurgeItem) -> list[_Outcome]:
+    """Remove each of the item's paths on its own (runs in a worker thread)."""
+    outcomes: list[_Outcome] = []
     for path in item.paths:
         try:
-            outcome = _remove(item, path)
+            found = _remove(item, path)
         except OSError as exc:
-            return _Removal("failed", removed, error=f"cannot remove {path.target.path}: {exc.strerror}")
-        if isinstance(outcome, Refusal):
-            return _Removal("refused", removed, refusal=outcome)
-        removed.append((path, outcome))
-    return _Removal("removed", removed)
+            outcomes.append(_Outcome(path, error=f"cannot remove {path.target.path}: {exc.strerror}"))
+            continue
+        outcomes.append(_Outcome(path, refusal=found) if isinstance(found, Refusal) else _Outcome(path, usage=found))
+    return outcomes
 
 
 def _record(
-    engine: Engine, item: PurgeItem, removal: _Removal, result: JobResult, freed: Counter[Path], dry_run: bool
+    engine: Engine, item: PurgeItem, outcomes: list[_Outcome], result: JobResult, freed: Counter[Path], dry_run: bool
 ) -> str:
-    """Report what was removed, then update the row (only when every path went): the item's status."""
-    for path, usage in removal.removed:
+    """Report each path, then set the row's columns for the paths that are gone: the item's status."""
+    gone: list[PurgePath] = []
+    for outcome in outcomes:
+        path = outcome.path
+        if outcome.refusal is not None:
+            report_refusal(result, outcome.refusal)
+            continue
+        if outcome.error is not None:
+            result.error(outcome.error, row=item.row, what=path.what)
+            log_event("purge_failed", logging.ERROR, row=item.row, error=outcome.error)
+            continue
+        gone.append(path)
+        usage = outcome.usage
+        if usage is None or usage.entries == 0:  # already gone: only its columns are set
+            continue
         freed[mount_point(path.root)] += usage.allocated_bytes
         result.act(
             "remove",
@@ -101,38 +116,65 @@ def _record(
         )
         log_event("purge_remove", row=item.row, path=str(path.target.path), bytes=usage.allocated_bytes,
                   dry_run=dry_run)  # fmt: skip
-    if removal.refusal is not None:
-        report_refusal(result, removal.refusal)
-        return "refused"
-    if removal.error is not None:
-        result.error(removal.error, row=item.row)
-        log_event("purge_failed", logging.ERROR, row=item.row, error=removal.error)
-        return "failed"
-    if item.row is None or item.row_after == item.row_before:
-        return "done"
-    if not dry_run and not _update_row(engine, item):
+    status = "failed" if any(o.error for o in outcomes) else "refused" if any(o.refusal for o in outcomes) else "done"
+    before, after = item.row_change(gone)
+    if item.row is None or not after:
+        return status
+    if not dry_run and not _update_row(engine, item, before, after):
         result.notice(f"{item.row} changed while it was purged; its row was left as it is now", row=item.row)
-        return "done"
-    result.act("update_row", item.row, before=item.row_before, after=item.row_after, reason=item.why)
-    return "done"
+        return status
+    result.act("update_row", item.row, before=before, after=after, reason=item.why)
+    return status
 
 
 def execute_plan(
     engine: Engine, items: list[PurgeItem], result: JobResult, freed: Counter[Path], *, dry_run: bool, workers: int
 ) -> list[str]:
-    """Carry out ``items``: "done", "refused" or "failed" for each, in order.
+    """Carry out ``items``: "done", "refused" (a path of it) or "failed" (a path of it) for each, in order.
 
     Removal (kernel-bound unlinks) runs in ``workers`` threads, folder by folder;
-    each row is updated in this thread, in plan order, once its own paths are gone.
+    each row is updated in this thread, in plan order, once its own paths are done.
     In a dry run nothing is removed and every planned path is reported.
     """
     if dry_run:
         return [
-            _record(engine, item, _Removal("removed", [(path, path.usage) for path in item.paths]), result, freed, True)
+            _record(engine, item, [_Outcome(path, usage=path.usage) for path in item.paths], result, freed, True)
             for item in items
         ]
+    groups = overlap_groups(items)
+    place = {n: (g, k) for g, group in enumerate(groups) for k, n in enumerate(group)}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="imgops-purge") as pool:
+        done = [pool.submit(_remove_group, [items[n] for n in group]) for group in groups]
         return [
-            _record(engine, item, removal, result, freed, False)
-            for item, removal in zip(items, pool.map(_remove_paths, items), strict=True)
+            _record(engine, item, done[place[n][0]].result()[place[n][1]], result, freed, False)
+            for n, item in enumerate(items)
         ]
+
+
+def overlap_groups(items: list[PurgeItem]) -> list[list[int]]:
+    """Items (by index, in plan order) whose paths overlap one another's, grouped; most groups hold one item.
+
+    A group is removed in one thread, in plan order, so two rows naming one folder
+    never remove it at once: the later one finds it gone.
+    """
+    index = PathIndex((str(path.target.path), n) for n, item in enumerate(items) for path in item.paths)
+    parent = list(range(len(items)))
+
+    def root(n: int) -> int:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for n, item in enumerate(items):
+        for path in item.paths:
+            for m in index.overlapping(str(path.target.path)):
+                parent[root(m)] = root(n)
+    groups: dict[int, list[int]] = {}
+    for n in range(len(items)):
+        groups.setdefault(root(n), []).append(n)
+    return sorted(groups.values())
+
+
+def _remove_group(items: list[PurgeItem]) -> list[list[_Outcome]]:
+    return [_remove_paths(item) for item in items]

@@ -17,9 +17,12 @@ from ..fs import job_lock
 from ..fs.usage import measure, mount_point
 from ..metrics import Metric, records_metrics, textfile_dir
 from ..result import JobResult
+from .claims import ClaimRoots, collect_claims, refuse_claimed
 from .execute import execute_plan, report_refusal
+from .guards import refuse_mounted_and_busy
 from .journal import read_journal, write_journal
-from .plan import PurgePlan, measure_paths, plan_orphans, plan_scrape, plan_training
+from .plan import PurgePlan, journal_key, measure_paths, plan_orphans, plan_scrape, plan_training
+from .reasons import reason_counts
 
 PURGE_KINDS = ("all", "scrape", "training")
 
@@ -34,15 +37,22 @@ class _KindOutcome:
     free_after: dict[Path, int] = field(default_factory=dict)
     paths_removed: int = 0
     rows_updated: int = 0
-    refused: int = 0
+    refused: list[str] = field(default_factory=list)  # the reason of each refusal
     failed: int = 0
     missing: int = 0
 
 
 def _roots(config: Config, kind: str) -> list[Path]:
+    """The kind's roots, the one it cannot go without first (the LoRA root only when configured)."""
     if kind == "scrape":
         return [config.path("scraped_dir")]
-    return [config.path("training_dataset_dir"), config.path("checkpoint_dir")]
+    lora_dir = config.paths.lora_dir
+    return [config.path("training_dataset_dir"), *([lora_dir] if lora_dir else [])]
+
+
+def _claim_roots(config: Config) -> ClaimRoots:
+    paths = config.paths
+    return ClaimRoots(scraped_dir=paths.scraped_dir, dataset_dir=paths.training_dataset_dir, lora_dir=paths.lora_dir)
 
 
 def _absent_root(config: Config, kind: str, explicit: bool) -> str | None:
@@ -84,12 +94,15 @@ def _plan(
             plan_scrape(session, config.path("scraped_dir"), plan, now)
             orphan_roots = [config.path("scraped_dir")]
         else:
-            dataset_dir, checkpoint_dir = config.path("training_dataset_dir"), config.path("checkpoint_dir")
-            plan_training(session, dataset_dir, checkpoint_dir, plan, now, options.purge_checkpoints)
+            dataset_dir = config.path("training_dataset_dir")
+            plan_training(session, dataset_dir, config.paths.lora_dir, plan, now, options.purge_checkpoints)
             orphan_roots = [dataset_dir]
         if options.orphans:
             for root in orphan_roots:
                 plan_orphans(session, kind, root, plan, now)
+        roots = _claim_roots(config)
+        refuse_claimed(plan, collect_claims(session, roots, plan.expiring), roots)
+    refuse_mounted_and_busy(plan)
     measure_paths(plan, sizes=dry_run, finish=finish, clear_missing=options.clear_missing)
     return plan
 
@@ -103,19 +116,20 @@ def _run_kind(
         outcome.free_before = _free_bytes(roots)
         journaled = read_journal(config.state_dir, kind)
         plan = _plan(engine, config, kind, days, options, now, result.dry_run, journaled)
+        first_notice = len(result.notices)
         for refusal in plan.refusals:
             report_refusal(result, refusal)
-        outcome.refused = len(plan.refusals)
         outcome.missing = len(plan.missing)
         first_action = len(result.actions)
-        if not result.dry_run:  # before any removal: rows this host is about to clear
-            write_journal(config.state_dir, kind, journaled | {item.row for item in plan.items if item.row})
+        if not result.dry_run:  # before any removal: the paths of rows this host is about to clear
+            about = {journal_key(item.row, path.what) for item in plan.items if item.row for path in item.paths}
+            write_journal(config.state_dir, kind, journaled | about)
         statuses = execute_plan(
             engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options.workers
         )
         if not result.dry_run:  # every row is updated, or its paths are still here for the next run
             write_journal(config.state_dir, kind, set())
-        outcome.refused += statuses.count("refused")
+        outcome.refused = [n["reason"] for n in result.notices[first_notice:] if n.get("reason")]
         outcome.failed = statuses.count("failed")
         new = result.actions[first_action:]
         outcome.paths_removed = sum(a.kind == "remove" for a in new)
@@ -130,7 +144,6 @@ def _metrics(outcome: _KindOutcome) -> list[Metric]:
     counts = [
         ("imgops_purge_paths_removed", "Files and folders removed by the last run.", outcome.paths_removed),
         ("imgops_purge_rows_updated", "Database rows updated by the last run.", outcome.rows_updated),
-        ("imgops_purge_refused", "Rows or folders refused by confinement in the last run.", outcome.refused),
         ("imgops_purge_errors", "Removals that failed in the last run.", outcome.failed),
     ]
     metrics = []
@@ -138,6 +151,10 @@ def _metrics(outcome: _KindOutcome) -> list[Metric]:
         metric = Metric(name, help_text)
         metric.add(value, kind=kind)
         metrics.append(metric)
+    refused = Metric("imgops_purge_refused", "Paths the last run refused, by reason (docs/jobs/purge.md).")
+    for reason, count in reason_counts(outcome.refused).items():
+        refused.add(count, kind=kind, reason=reason)
+    metrics.append(refused)
     freed = Metric("imgops_purge_freed_bytes", "Bytes freed by the last run, per filesystem.")
     for mount in outcome.free_before:
         freed.add(outcome.freed.get(mount, 0), kind=kind, mountpoint=str(mount))
@@ -206,7 +223,8 @@ def _summary(
         "purge_checkpoints": options.purge_checkpoints,
         "paths_removed": sum(o.paths_removed for o in outcomes),
         "rows_updated": sum(o.rows_updated for o in outcomes),
-        "refused": sum(o.refused for o in outcomes),
+        "refused": sum(len(o.refused) for o in outcomes),
+        "refused_by_reason": reason_counts([reason for o in outcomes for reason in o.refused]),
         "missing": sum(o.missing for o in outcomes),
         "bytes_freed": sum(sum(o.freed.values()) for o in outcomes),
         "filesystems": [{"mount": str(mount), **figures} for mount, figures in filesystems.items()],

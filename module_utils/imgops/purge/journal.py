@@ -1,4 +1,7 @@
-"""A host's purge journal: the rows whose paths this host is about to remove, until their rows are updated.
+"""A host's purge journal: the paths of rows this host is about to remove, until their rows are updated.
+
+Each entry is ``<table>/<id>:<what>`` (one path of a row); a bare ``<table>/<id>``,
+as older journals hold, stands for every path of that row.
 
 On a fleet sharing one database, a path missing at planning time is ambiguous:
 removed here by a run that died before updating its row, or never here (it
@@ -23,7 +26,7 @@ def journal_path(state_dir: Path, kind: str) -> Path:
 
 
 def read_journal(state_dir: Path, kind: str) -> set[str]:
-    """The rows an earlier run here was removing when it stopped; empty when it finished."""
+    """The row paths an earlier run here was removing when it stopped; empty when it finished."""
     path = journal_path(state_dir, kind)
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))["rows"]

@@ -1,9 +1,9 @@
-"""Plan a purge: which rows lose which paths, and which are refused, with reasons.
+"""Plan a purge: which rows lose which paths, and which paths are refused, with reasons.
 
 Planning only reads: the database (one query per table) and the filesystem
-(lstat and tree sizes). Every path a row names is confined to its root first;
-a row with any refused path is left out of the plan whole, so its row and its
-files stay exactly as they are.
+(lstat and tree sizes). Every path a row names is confined to its root first.
+Each path is decided on its own: a refused log never keeps the dataset, and a
+row's columns change only for the paths that actually go.
 """
 
 from __future__ import annotations
@@ -21,18 +21,25 @@ from sqlalchemy.orm import Session
 from ..db.models import TERMINAL_SCRAPE_STATUSES, TERMINAL_TRAINING_STATUSES, ScrapeJob, TrainingRun
 from ..errors import SafetyError
 from ..fs import ConfinedPath, TreeUsage, confine, tree_usage
+from ..fs.pathindex import PathIndex
 from ..server_paths import scrape_folder_name, training_dataset_folder_name, training_log_path
 
 
 @dataclass(frozen=True)
 class PurgePath:
-    """One file or folder to remove: as the row names it, its root, and what removing it frees."""
+    """One file or folder to remove: as the row names it, its root, and what removing it frees.
+
+    ``columns`` are the row's columns set once the path is gone (a nested path
+    of the same row adds its own to the folder that holds it).
+    """
 
     what: str  # scrape_output, training_dataset, training_log, checkpoint, orphan
     named: str
     root: Path
     target: ConfinedPath
+    columns: dict[str, Any] = field(default_factory=dict)
     usage: TreeUsage | None = None  # filled in by measure_paths()
+    covered: bool = False  # another row's planned path holds it (or is it): gone with that one, counted there
 
     @property
     def exists(self) -> bool:
@@ -41,12 +48,12 @@ class PurgePath:
 
 @dataclass(frozen=True)
 class Refusal:
-    """A path the purge will not touch, and the row left alone because of it."""
+    """A path the purge will not touch; the row keeps the columns that path would have changed."""
 
     row: str | None
     what: str
     path: str
-    reason: str
+    reason: str  # one of reasons.REFUSAL_REASONS
     message: str
 
 
@@ -59,8 +66,13 @@ class PurgeItem:
     row_id: int | None
     why: str
     paths: list[PurgePath]
-    row_before: dict[str, Any] = field(default_factory=dict)
-    row_after: dict[str, Any] = field(default_factory=dict)
+    row_values: dict[str, Any] = field(default_factory=dict)  # the columns' values as the plan read them
+
+    def row_change(self, gone: list[PurgePath]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The columns (before, after) that change once the ``gone`` paths are gone; empty when none does."""
+        after = {column: value for path in gone for column, value in path.columns.items()}
+        after = {column: value for column, value in after.items() if self.row_values.get(column) != value}
+        return {column: self.row_values.get(column) for column in after}, after
 
 
 @dataclass
@@ -70,14 +82,29 @@ class PurgePlan:
     cutoff: datetime
     items: list[PurgeItem] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # rows whose paths are not on this host: left alone
+    missing: list[str] = field(default_factory=list)  # rows with a path not on this host: its columns left alone
+    expiring: set[str] = field(default_factory=set)  # every aged terminal row selected: none claims a path
+
+    def refuse(self, item: PurgeItem, path: PurgePath, exc: SafetyError) -> None:
+        """Take ``path`` out of ``item`` and record why (the item's other paths go on)."""
+        item.paths = [p for p in item.paths if p is not path]
+        self.refusals.append(refusal_from(item.row, path.what, path.named, exc))
+
+    def prune(self) -> None:
+        """Drop the items left without a path."""
+        self.items = [item for item in self.items if item.paths]
+
+
+def refusal_from(row: str | None, what: str, named: str, exc: SafetyError) -> Refusal:
+    return Refusal(row, what, named, str(exc.details.get("reason", "invalid")), exc.message)
 
 
 @dataclass(frozen=True)
 class _Candidate:
     what: str
     named: str
-    root: Path
+    root: Path | None  # None: the root is not configured
+    columns: dict[str, Any] = field(default_factory=dict)
 
 
 def _aged_at(model: type[ScrapeJob] | type[TrainingRun]) -> Any:
@@ -89,66 +116,112 @@ def _age_text(status: str | None, aged_at: datetime, now: datetime, retention_da
     return f"{status} {(now - aged_at).days} days ago (retention {retention_days} days)"
 
 
-def _resolve(row: str | None, candidates: list[_Candidate], plan: PurgePlan) -> list[PurgePath] | None:
-    """Confine and measure every candidate; None (and refusals recorded) when any is refused."""
-    paths: list[PurgePath] = []
-    refused = False
-    for candidate in candidates:
-        try:
-            target = confine(candidate.named, candidate.root, allow_missing=True)
-            paths.append(PurgePath(candidate.what, candidate.named, candidate.root, target))
-        except SafetyError as exc:
-            refused = True
-            reason = str(exc.details.get("reason", "refused"))
-            plan.refusals.append(Refusal(row, candidate.what, candidate.named, reason, exc.message))
-    return None if refused else paths
+def _confine(candidate: _Candidate) -> PurgePath:
+    if candidate.root is None:
+        raise SafetyError(
+            f"refused {candidate.named}: its root paths.lora_dir is not configured "
+            "(set it, or model.cache_dir in platform_config)",
+            reason="root_missing",
+        )
+    target = confine(candidate.named, candidate.root, allow_missing=True)
+    return PurgePath(candidate.what, candidate.named, candidate.root, target, dict(candidate.columns))
+
+
+def _nest(paths: list[PurgePath]) -> list[PurgePath]:
+    """A path inside another path of the same row goes with it: its columns join the enclosing path's."""
+    ordered = sorted(paths, key=lambda p: len(p.target.relative.parts))
+    kept: list[PurgePath] = []
+    for path in ordered:
+        holder = next((k for k in kept if k.root == path.root and _inside(path.target, k.target)), None)
+        if holder is None:
+            kept.append(path)
+        else:
+            holder.columns.update(path.columns)
+    return sorted(kept, key=paths.index)
+
+
+def _inside(path: ConfinedPath, folder: ConfinedPath) -> bool:
+    return path.relative.parts[: len(folder.relative.parts)] == folder.relative.parts
 
 
 def _add(plan: PurgePlan, item: PurgeItem, candidates: list[_Candidate]) -> None:
-    paths = _resolve(item.row, candidates, plan)
-    if paths is not None:
-        item.paths = paths
+    """Confine each candidate on its own; the item is planned with the paths that pass."""
+    if item.row is not None:
+        plan.expiring.add(item.row)
+    paths: list[PurgePath] = []
+    for candidate in candidates:
+        try:
+            paths.append(_confine(candidate))
+        except SafetyError as exc:
+            plan.refusals.append(refusal_from(item.row, candidate.what, candidate.named, exc))
+    if paths:
+        item.paths = _nest(paths)
         plan.items.append(item)
 
 
 def _usage(path: PurgePath, deep: bool) -> TreeUsage | SafetyError:
     try:
         return tree_usage(path.target, deep=deep)
-    except SafetyError as exc:  # a folder on the way was swapped for a symlink since confinement
+    except SafetyError as exc:  # swapped for a symlink since confinement, or another filesystem inside
         return exc
+
+
+def journal_key(row: str, what: str) -> str:
+    """How the journal names one path of a row (a bare row, as older journals hold, means all its paths)."""
+    return f"{row}:{what}"
+
+
+def _covered_by_other_rows(items: list[PurgeItem]) -> set[int]:
+    """The paths (by id) lying in, or equal to, a path another item plans: two expiring rows naming one folder.
+
+    Such items are removed one after the other (``execute_plan`` groups them), so
+    the later path finds its folder gone; a dry run counts the bytes once.
+    """
+    index = PathIndex((str(path.target.path), (n, path)) for n, item in enumerate(items) for path in item.paths)
+    covered: set[int] = set()
+    for n, item in enumerate(items):
+        for path in item.paths:
+            others = [(m, other) for m, other in index.within(str(path.target.path)) if m != n]
+            holders = [(m, other) for m, other in index.above(str(path.target.path)) if m != n]
+            same = [m for m, other in others if other.target == path.target]
+            if holders or any(m < n for m in same):
+                covered.add(id(path))
+    return covered
+
+
+def _journaled(finish: set[str], row: str | None, what: str) -> bool:
+    return row is not None and (row in finish or journal_key(row, what) in finish)
 
 
 def measure_paths(plan: PurgePlan, *, sizes: bool, finish: set[str] = frozenset(), clear_missing: bool = False) -> None:
     """Size every planned path (``sizes``; otherwise only see that it is there), then drop what is already gone.
 
-    An item keeps only its existing paths. An item left with no path is kept
-    for its row change only when this host removed those paths itself (its row
-    is in ``finish``, the journal of a run that stopped) or ``clear_missing``;
-    otherwise its paths may live on another host sharing the database, and its
-    row is listed in ``plan.missing`` and left alone. A path whose folder was
-    swapped since confinement refuses its row. A real purge does not size trees
+    A path already gone stays in the plan only to set its row's columns, and
+    only when this host removed it itself (the journal of a run that stopped,
+    ``finish``) or ``clear_missing``; otherwise it may live on another host
+    sharing the database, and its row is listed in ``plan.missing`` with those
+    columns left alone. A path whose folder was swapped since confinement, or
+    that holds another filesystem, is refused. A real purge does not size trees
     here: removal measures as it goes, in one walk. Sizing runs in this thread:
     the walk is bound by Python, not the kernel (threads measured slower).
     """
-    usages = {id(path): _usage(path, sizes) for item in plan.items for path in item.paths}
-    kept: list[PurgeItem] = []
+    covered = _covered_by_other_rows(plan.items)
     for item in plan.items:
-        swapped = [(path, found) for path in item.paths if isinstance(found := usages[id(path)], SafetyError)]
-        for path, exc in swapped:
-            reason = str(exc.details.get("reason", "refused"))
-            plan.refusals.append(Refusal(item.row, path.what, path.named, reason, exc.message))
-        if swapped:
-            continue
-        item.paths = [replace(path, usage=usages[id(path)]) for path in item.paths]
-        item.paths = [path for path in item.paths if path.exists]
-        if item.paths:
-            kept.append(item)
-        elif item.row_after != item.row_before:
-            if clear_missing or item.row in finish:
-                kept.append(item)
-            elif item.row is not None:
-                plan.missing.append(item.row)
-    plan.items = kept
+        measured: list[PurgePath] = []
+        for path in list(item.paths):
+            found = _usage(path, sizes)
+            if isinstance(found, SafetyError):
+                plan.refuse(item, path, found)
+            elif id(path) in covered and found.entries:  # its bytes are counted once, with the enclosing path
+                measured.append(replace(path, usage=TreeUsage(0, 0, 0) if sizes else found, covered=True))
+            else:
+                measured.append(replace(path, usage=found))
+        gone = [path for path in measured if not path.exists and item.row_change([path])[1]]
+        cleared = [path for path in gone if clear_missing or _journaled(finish, item.row, path.what)]
+        if item.row is not None and len(cleared) < len(gone):
+            plan.missing.append(item.row)
+        item.paths = [path for path in measured if path.exists or path.covered or any(path is c for c in cleared)]
+    plan.prune()
 
 
 def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datetime) -> None:
@@ -167,27 +240,27 @@ def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datet
             row_id=job_id,
             why=_age_text(status, when, now, plan.retention_days),
             paths=[],
-            row_before={"output_directory": output_directory},
-            row_after={"output_directory": ""},
+            row_values={"output_directory": output_directory},
         )
-        if output_directory is None:  # NULL: the default folder, and nothing to write back
-            item.row_before, item.row_after = {}, {}
-        _add(plan, item, [_Candidate("scrape_output", named, scraped_dir)])
+        # NULL: the default folder, and nothing to write back
+        columns = {} if output_directory is None else {"output_directory": ""}
+        _add(plan, item, [_Candidate("scrape_output", named, scraped_dir, columns)])
 
 
 def plan_training(
     session: Session,
     dataset_dir: Path,
-    checkpoint_dir: Path,
+    lora_dir: Path | None,
     plan: PurgePlan,
     now: datetime,
     purge_checkpoints: bool,
 ) -> None:
     """Terminal runs past the cutoff lose their dataset folder and log; dataset_path becomes ''.
 
-    The weights (output_path, final_checkpoint) go only with ``purge_checkpoints``;
-    then final_checkpoint becomes NULL. output_path stays: the column is NOT NULL
-    and it still locates the run's log folder.
+    The dataset lies in ``dataset_dir``; the log (the server's rule) and the
+    weights in ``lora_dir``. The weights (output_path, final_checkpoint) go
+    only with ``purge_checkpoints``; then final_checkpoint becomes NULL.
+    output_path stays: the column is NOT NULL and it still locates the log.
     """
     aged_at = _aged_at(TrainingRun).label("aged_at")
     rows = session.execute(
@@ -203,28 +276,24 @@ def plan_training(
         .order_by(TrainingRun.id)
     ).all()
     for run_id, status, dataset_path, output_path, final_checkpoint, when in rows:
-        candidates = [
-            _Candidate(
-                "training_dataset", dataset_path or str(dataset_dir / training_dataset_folder_name(run_id)), dataset_dir
-            )
-        ]
-        before: dict[str, Any] = {"dataset_path": dataset_path}
-        after: dict[str, Any] = {"dataset_path": ""}
-        if output_path:
-            candidates.append(_Candidate("training_log", training_log_path(run_id, output_path), checkpoint_dir))
+        dataset = dataset_path or str(dataset_dir / training_dataset_folder_name(run_id))
+        candidates = [_Candidate("training_dataset", dataset, dataset_dir, {"dataset_path": ""})]
+        log = training_log_path(run_id, output_path, lora_dir)
+        candidates.append(_Candidate("training_log", log or f"logs/training_{run_id}.log", lora_dir))
+        values: dict[str, Any] = {"dataset_path": dataset_path}
         if purge_checkpoints:
-            weights = dict.fromkeys(p for p in (output_path, final_checkpoint) if p)
-            candidates += [_Candidate("checkpoint", path, checkpoint_dir) for path in weights]
-            if final_checkpoint is not None:
-                before["final_checkpoint"], after["final_checkpoint"] = final_checkpoint, None
+            weights: dict[str, dict[str, Any]] = {output_path: {}} if output_path else {}
+            if final_checkpoint:
+                weights.setdefault(final_checkpoint, {})["final_checkpoint"] = None
+                values["final_checkpoint"] = final_checkpoint
+            candidates += [_Candidate("checkpoint", path, lora_dir, columns) for path, columns in weights.items()]
         item = PurgeItem(
             kind="training",
             row=f"training_runs/{run_id}",
             row_id=run_id,
             why=_age_text(status, when, now, plan.retention_days),
             paths=[],
-            row_before=before,
-            row_after=after,
+            row_values=values,
         )
         _add(plan, item, candidates)
 
