@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, inspect, select, text
 from demo_platform import DemoPlatform
 from imgops.config import load_config
 from imgops.contracts import problems
-from imgops.db.job import run_db
 from imgops.db.server_schema import JOBS, known_variants, read_server_schema
+from imgops.db_job import run_db
 from imgops.errors import DatabaseError
 
 # SERVER_FACTS 2.3, 3.1 and 3.3, written out here so the fixtures and the code under test are both checked.
