@@ -93,6 +93,10 @@ class RetentionSection:
     bug_reports_days: int = schema_default("retention", "bug_reports_days")
 
 
+# The check results thresholds lead to, in Nagios exit-code order (the disk job, its views and metrics).
+SEVERITIES = ("ok", "warning", "critical", "unknown")
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Percent thresholds for space and inodes, and an absolute floor of free bytes (critical below)."""

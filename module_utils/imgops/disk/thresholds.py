@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from ..config import Thresholds
+from ..config import SEVERITIES, Thresholds
 from ..fs.usage import FilesystemUsage
-
-SEVERITIES = ("ok", "warning", "critical", "unknown")  # index = Nagios exit code
 
 
 def worst(severities: list[str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..disk.thresholds import SEVERITIES
+from ..config import SEVERITIES
 from .text import problem_lines
 
 NAGIOS_UNKNOWN = SEVERITIES.index("unknown")
