@@ -9,17 +9,18 @@ DEBIAN_TEST_PACKAGES := postgresql debootstrap systemd-container openssh-client
 
 .PHONY: venv demo test lint unit types system-packages molecule clean
 
-$(STAMP): pyproject.toml
+# imgops and, beside it, its test fixtures (tests/support: the imgops-testing distribution, never in the wheel).
+$(STAMP): pyproject.toml tests/support/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e tests/support
 	touch $@
 
 venv: $(STAMP)
 
 ## demo: build a demo platform under demo/ and run the maintenance playbook against it
 demo: venv
-	$(BIN)/python scripts/demo_platform.py demo
+	$(BIN)/python -m imgops_testing.platform demo
 	source $(BIN)/activate && ansible-playbook maintenance.yml
 	@echo
 	@echo "Run it again to see nothing left to do (changed=0):  source $(BIN)/activate && ansible-playbook maintenance.yml"

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, func, insert, select
 
-from demo_platform import DemoPlatform
 from imgops.contracts import problems
 from imgops.db import transaction
 from imgops.db.imgops_tables import queue
 from imgops.db.migrations import upgrade
 from imgops.db.models import Album, AlbumImage, Image, PlatformBase, TrainingRun
 from imgops.records import album_detail, queue_job, training_status
+from imgops_testing.platform import DemoPlatform
 
 
 def test_albums_and_queue_jobs_from_real_rows(database_url: str) -> None:

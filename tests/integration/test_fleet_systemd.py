@@ -15,9 +15,9 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from demo_platform import build_platform
-from fleet import changed_tasks, failures, recaps, run_playbook
-from pg_server import start_server
+from imgops_testing.fleet import changed_tasks, failures, recaps, run_playbook
+from imgops_testing.pg_server import start_server
+from imgops_testing.platform import build_platform
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTS = ["gpu-01", "gpu-02", "storage-01"]

@@ -7,7 +7,7 @@ set-template columns), a sets folder, legacy outputs with sidecars, reference
 packs, scrape-job and training-run folders of different ages with their rows,
 bug reports (one corrupt), and an imgops.yml pointing at all of it.
 
-Run as a script it (re)builds ``demo/``: ``python scripts/demo_platform.py demo``.
+``python -m imgops_testing.platform demo`` (re)builds ``demo/`` (``make demo``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from pathlib import Path
 import yaml
 from PIL import Image as PILImage
 from sqlalchemy import MetaData, create_engine, insert, text
+
+from imgops.db.models import SET_TEMPLATE_COLUMNS, PlatformBase
 
 MARKER = ".imgops-demo"
 SUITS = ("Hearts", "Diamonds", "Clubs", "Spades")
@@ -213,9 +215,6 @@ def fill_folder(folder: Path, files: int, rng: random.Random) -> None:
 
 def create_older_server_schema(database_url: str) -> None:
     """Tables as an older server created them: albums without the set-template columns."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "module_utils"))
-    from imgops.db.models import SET_TEMPLATE_COLUMNS, PlatformBase
-
     engine = create_engine(database_url)
     PlatformBase.metadata.create_all(engine)
     with engine.begin() as conn:
@@ -330,7 +329,7 @@ def build_platform(
     rng = random.Random(seed)
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    (root / MARKER).write_text("built by scripts/demo_platform.py\n", encoding="utf-8")
+    (root / MARKER).write_text("built by imgops_testing.platform\n", encoding="utf-8")
     speedy, storage = root / "mnt" / "speedy" / "imagineer", root / "mnt" / "storage" / "imagineer"
     server = root / "server"
     platform = DemoPlatform(
