@@ -5,6 +5,8 @@
 - ``imgops_testing.pg_server``: a throwaway PostgreSQL server (imports psycopg: load it only where
   PostgreSQL is used, so unit tests run without it).
 - ``imgops_testing.fleet``: several inventory hosts on this machine and helpers to read playbook output.
+- ``imgops_testing.systemd_host``: real systemd hosts (systemd-nspawn) for the role tests and the fleet test;
+  ``python -m imgops_testing.systemd_host up|down`` is molecule's create and destroy step.
 """
 
 from pathlib import Path

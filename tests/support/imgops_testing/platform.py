@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build a small but faithful copy of the platform (see PLATFORM.md) for the demo and the tests.
 
 ``build_platform(root)`` lays out, under ``root``: the server's config.yaml and
