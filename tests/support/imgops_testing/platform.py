@@ -162,10 +162,16 @@ def build_sets(sets_dir: Path) -> None:
     (sets_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
+# Legacy singles are filed by month, so their dates are fixed, not relative to today: the albums they
+# make (four months of singles, two of undated files) are the same whatever day the tests run.
+SINGLES_FROM = datetime(2026, 5, 1, 12, 0)
+UNDATED_MTIMES = (datetime(2026, 1, 29, 12, 0), datetime(2026, 2, 18, 12, 0))
+
+
 def build_outputs(outputs: Path, rng: random.Random, now: datetime) -> None:
     # Root singles with timestamped names; sidecars in both LoRA forms; one broken sidecar.
     for i in range(12):
-        when = naive_utc(200 - i * 9, now)
+        when = SINGLES_FROM + timedelta(days=i * 9)
         stem = f"{when:%Y%m%d_%H%M%S}_single-{i}"
         write_png(outputs / f"{stem}.png", rng)
         if i % 4 != 3:
@@ -173,8 +179,8 @@ def build_outputs(outputs: Path, rng: random.Random, now: datetime) -> None:
     broken = outputs / "20250701_101500_broken-sidecar"
     write_png(broken.with_suffix(".png"), rng)
     broken.with_suffix(".json").write_text('{"prompt": "truncated', encoding="utf-8")
-    write_png(outputs / "Free Name Study.PNG", rng, mtime=naive_utc(300, now))
-    write_png(outputs / "portrait-final.webp", rng, mtime=naive_utc(280, now))
+    write_png(outputs / "Free Name Study.PNG", rng, mtime=UNDATED_MTIMES[0])
+    write_png(outputs / "portrait-final.webp", rng, mtime=UNDATED_MTIMES[1])
     # Deck, tarot and zodiac batches.
     batches = {"card_deck_20251013_204136": 9, "tarot_deck_20251020_101010": 5, "zodiac_20251101_090000": 4}
     for folder, count in batches.items():
