@@ -70,7 +70,7 @@ molecule: venv system-packages
 
 ## test: everything the project promises, on real PostgreSQL, real files, real Ansible and real systemd
 # After the unit tests, the other suites run on $(PYTEST_WORKERS) workers; tests marked `serial` (they rewrite
-# files of the checkout that other tests read) run alone afterwards.
+# files of the checkout that other tests read, or time a child process with fixed delays) run alone afterwards.
 test: venv system-packages node_modules/.installed-stamp lint unit
 	source $(BIN)/activate && $(call pytest,-n $(PYTEST_WORKERS) -m 'not serial' --ignore=tests/unit)
 	source $(BIN)/activate && $(call pytest,-m serial --ignore=tests/unit)
