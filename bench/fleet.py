@@ -17,11 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integration"), str(ROOT / "scripts")]
+from imgops_testing.fleet import build_fleet
+from imgops_testing.pg_server import start_server
 
-from fleet import build_fleet  # noqa: E402
-from pg_server import start_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

@@ -26,13 +26,10 @@ from pathlib import Path
 import yaml
 from sqlalchemy import create_engine, insert
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "module_utils"))
-
-from imgops.config import load_config  # noqa: E402
-from imgops.db import utcnow  # noqa: E402
-from imgops.db.models import PlatformBase, ScrapeJob  # noqa: E402
-from imgops.purge import run_purge  # noqa: E402
+from imgops.config import load_config
+from imgops.db import utcnow
+from imgops.db.models import PlatformBase, ScrapeJob
+from imgops.purge import run_purge
 
 
 def build_tree(root: Path, folders: int, files: int, payload: bytes) -> None:

@@ -19,10 +19,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import create_engine
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from demo_platform import create_older_server_schema  # noqa: E402
+from imgops_testing.platform import create_older_server_schema
 
 
 def build(sets_dir: Path, count: int, rows: int) -> None:

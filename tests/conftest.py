@@ -1,4 +1,8 @@
-"""Shared fixtures: a real PostgreSQL server for the session, databases on both backends, the demo platform."""
+"""Shared fixtures: a real PostgreSQL server for the session, databases on both backends, the demo platform.
+
+The PostgreSQL helper (and with it psycopg) is imported inside the fixture that starts the server, so
+collecting and running the unit tests needs neither psycopg nor a PostgreSQL installation.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,15 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from imgops_testing import REPO_ROOT
+from imgops_testing.platform import DemoPlatform, build_platform
 
-from demo_platform import DemoPlatform, build_platform  # noqa: E402
-from pg_server import PostgresServer, start_server  # noqa: E402
+if TYPE_CHECKING:
+    from imgops_testing.pg_server import PostgresServer
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -22,6 +26,8 @@ BACKENDS = ("sqlite", "postgresql")
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the whole session. Missing binaries fail the tests, never skip them."""
+    from imgops_testing.pg_server import start_server
+
     server = start_server()
     try:
         yield server
@@ -66,7 +72,7 @@ def ansible_env(venv_bin: Path) -> dict[str, str]:
     """Environment for running ansible-playbook from the repository root."""
     env = dict(os.environ)
     env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
-    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
+    env["ANSIBLE_CONFIG"] = str(REPO_ROOT / "ansible.cfg")
     env["ANSIBLE_NOCOLOR"] = "1"
     env.pop("IMGOPS_DATABASE_URL", None)
     return env

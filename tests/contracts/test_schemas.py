@@ -52,6 +52,7 @@ def test_embedded_schemas_match_the_files() -> None:
         assert json.loads(path.read_text(encoding="utf-8")) == SCHEMAS[path.stem], f"run `make types` ({path.name})"
 
 
+@pytest.mark.serial
 def test_generator_leaves_no_diff(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_shared_types.py")], check=True,
                    capture_output=True)  # fmt: skip

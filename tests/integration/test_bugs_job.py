@@ -185,6 +185,7 @@ FLIPPER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.serial  # fixed delays: a second busy worker can keep the child from its first rewrite
 def test_kill_9_during_rewrites_never_tears_the_file(tmp_path: Path, reports: Path) -> None:
     config = make_config(tmp_path, reports)
     path = next(reports.glob("*aaaa0001.json"))

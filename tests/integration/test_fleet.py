@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from fleet import build_fleet, failures, recaps, run_playbook
 from imgops.contracts import problems
-from pg_server import PostgresServer
+from imgops_testing.fleet import build_fleet, failures, recaps, run_playbook
+from imgops_testing.pg_server import PostgresServer
 
 HOSTS = ["gpu-01", "gpu-02", "storage-01"]
 

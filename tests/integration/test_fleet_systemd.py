@@ -1,12 +1,11 @@
 """The fleet as operators run it: three real systemd hosts, bootstrap.yml, then maintenance.yml twice.
 
-Each host is a Debian bookworm root booted with systemd-nspawn (tests/systemd_host/host.py), with its
+Each host is a Debian bookworm root booted with systemd-nspawn (imgops_testing.systemd_host), with its
 own platform tree; all three reach one PostgreSQL server over loopback TCP.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import uuid
 from pathlib import Path
@@ -15,15 +14,13 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from demo_platform import build_platform
-from fleet import changed_tasks, failures, recaps, run_playbook
-from pg_server import start_server
+from imgops_testing import systemd_host
+from imgops_testing.fleet import changed_tasks, failures, recaps, run_playbook
+from imgops_testing.pg_server import start_server
+from imgops_testing.platform import build_platform
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTS = ["gpu-01", "gpu-02", "storage-01"]
-_spec = importlib.util.spec_from_file_location("systemd_host", ROOT / "tests" / "systemd_host" / "host.py")
-systemd_host = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(systemd_host)
 
 
 @pytest.mark.ansible

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from demo_platform import DemoPlatform
 from imgops.bugs import run_bugs_purge
 from imgops.config import Config, load_config
 from imgops.db_job import run_db
@@ -23,6 +22,7 @@ from imgops.legacy import run_legacy_import
 from imgops.purge import run_purge
 from imgops.sets import run_sets
 from imgops.thumbnails import run_thumbnails
+from imgops_testing.platform import DemoPlatform
 
 JOB_FAMILIES = (
     "imgops_job_last_run_timestamp_seconds",

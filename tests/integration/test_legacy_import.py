@@ -10,7 +10,6 @@ from pathlib import Path
 import yaml
 from sqlalchemy import create_engine, func, select, update
 
-from demo_platform import DemoPlatform
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.db.imgops_tables import queue
@@ -19,6 +18,7 @@ from imgops.db_job import run_db
 from imgops.legacy import run_legacy_import
 from imgops.records import thumbnail_job
 from imgops.thumbnails import run_thumbnails
+from imgops_testing.platform import DemoPlatform
 
 
 def add_odd_files(platform: DemoPlatform) -> None:

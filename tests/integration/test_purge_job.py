@@ -18,7 +18,6 @@ import yaml
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import Engine
 
-from demo_platform import DemoPlatform
 from imgops.config import Config, load_config
 from imgops.contracts import problems
 from imgops.db import make_engine, transaction, utcnow
@@ -30,6 +29,7 @@ from imgops.purge.execute import execute_plan
 from imgops.purge.journal import journal_path, read_journal, write_journal
 from imgops.purge.plan import PurgePlan, measure_paths, plan_scrape
 from imgops.result import JobResult
+from imgops_testing.platform import DemoPlatform
 
 
 def listing(folder: Path) -> list[str]:

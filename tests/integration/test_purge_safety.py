@@ -16,7 +16,6 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, insert, text
 
-from demo_platform import DemoPlatform
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.contracts._schemas import SCHEMAS
@@ -25,6 +24,7 @@ from imgops.db.models import ScrapeJob, TrainingRun
 from imgops.purge import run_purge
 from imgops.purge.reasons import REFUSAL_REASONS
 from imgops.result import JobResult
+from imgops_testing.platform import DemoPlatform
 
 
 def listing(folder: Path) -> list[str]:

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from imgops_testing.server_ddl import VARIANTS, create_server_schema, upgrade_server_schema
 from sqlalchemy import create_engine, inspect, select, text
 
-from demo_platform import DemoPlatform
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.db.server_schema import JOBS, known_variants, read_server_schema
 from imgops.db_job import run_db
 from imgops.errors import DatabaseError
+from imgops_testing.platform import DemoPlatform
+from imgops_testing.server_ddl import VARIANTS, create_server_schema, upgrade_server_schema
 
 # SERVER_FACTS 2.3, 3.1 and 3.3, written out here so the fixtures and the code under test are both checked.
 TEMPLATE = ["is_set_template", "csv_data", "base_prompt", "prompt_template", "style_suffix", "example_theme",

@@ -13,11 +13,11 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, insert, inspect, select, text
 
-from demo_platform import DemoPlatform
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.db.models import Album
 from imgops.sets import run_sets
+from imgops_testing.platform import DemoPlatform
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -198,7 +198,7 @@ run_sets(config)
 
 @pytest.mark.postgres
 def test_racing_runs_on_postgresql_make_no_duplicates(tmp_path: Path, postgres_server) -> None:
-    from demo_platform import build_platform
+    from imgops_testing.platform import build_platform
 
     database = postgres_server.create_database()
     try:

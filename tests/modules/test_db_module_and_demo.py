@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from demo_platform import DemoPlatform
 from imgops.contracts import problems
+from imgops_testing.platform import DemoPlatform
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -50,12 +50,3 @@ def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert "scrape_dayz" in out.stderr and str(config) in out.stderr
     out = imgops("--config", str(config), "--json", "db", "status")
     assert json.loads(out.stdout)["failed"] is True
-
-
-def test_unreachable_database_exits_1_without_printing_the_password(tmp_path: Path) -> None:
-    config = tmp_path / "imgops.yml"
-    config.write_text("database_url: postgresql://imgops:hunter2@127.0.0.1:1/nowhere\n", encoding="utf-8")
-    out = imgops("--config", str(config), "db", "status")
-    assert out.returncode == 1
-    assert "cannot connect" in out.stderr
-    assert "hunter2" not in out.stderr + out.stdout

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build a small but faithful copy of the platform (see PLATFORM.md) for the demo and the tests.
 
 ``build_platform(root)`` lays out, under ``root``: the server's config.yaml and
@@ -7,7 +6,7 @@ set-template columns), a sets folder, legacy outputs with sidecars, reference
 packs, scrape-job and training-run folders of different ages with their rows,
 bug reports (one corrupt), and an imgops.yml pointing at all of it.
 
-Run as a script it (re)builds ``demo/``: ``python scripts/demo_platform.py demo``.
+``python -m imgops_testing.platform demo`` (re)builds ``demo/`` (``make demo``).
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from pathlib import Path
 import yaml
 from PIL import Image as PILImage
 from sqlalchemy import MetaData, create_engine, insert, text
+
+from imgops.db.models import SET_TEMPLATE_COLUMNS, PlatformBase
 
 MARKER = ".imgops-demo"
 SUITS = ("Hearts", "Diamonds", "Clubs", "Spades")
@@ -59,9 +60,6 @@ class DemoPlatform:
     reference_packs_dir: Path
 
     database_url: str
-
-
-SINGLES_START = datetime(2025, 5, 25, 12, 0, 0)
 
 
 def naive_utc(delta_days: float, now: datetime) -> datetime:
@@ -164,11 +162,16 @@ def build_sets(sets_dir: Path) -> None:
     (sets_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
+# Legacy singles are filed by month, so their dates are fixed, not relative to today: the albums they
+# make (four months of singles, two of undated files) are the same whatever day the tests run.
+SINGLES_FROM = datetime(2026, 5, 1, 12, 0)
+UNDATED_MTIMES = (datetime(2026, 1, 29, 12, 0), datetime(2026, 2, 18, 12, 0))
+
+
 def build_outputs(outputs: Path, rng: random.Random, now: datetime) -> None:
     # Root singles with timestamped names; sidecars in both LoRA forms; one broken sidecar.
-    # Fixed dates, not relative to today: the singles' month albums must not depend on when the tests run.
     for i in range(12):
-        when = SINGLES_START + timedelta(days=i * 9)
+        when = SINGLES_FROM + timedelta(days=i * 9)
         stem = f"{when:%Y%m%d_%H%M%S}_single-{i}"
         write_png(outputs / f"{stem}.png", rng)
         if i % 4 != 3:
@@ -176,8 +179,8 @@ def build_outputs(outputs: Path, rng: random.Random, now: datetime) -> None:
     broken = outputs / "20250701_101500_broken-sidecar"
     write_png(broken.with_suffix(".png"), rng)
     broken.with_suffix(".json").write_text('{"prompt": "truncated', encoding="utf-8")
-    write_png(outputs / "Free Name Study.PNG", rng, mtime=datetime(2025, 3, 14, 9, 30))
-    write_png(outputs / "portrait-final.webp", rng, mtime=datetime(2025, 4, 2, 18, 5))
+    write_png(outputs / "Free Name Study.PNG", rng, mtime=UNDATED_MTIMES[0])
+    write_png(outputs / "portrait-final.webp", rng, mtime=UNDATED_MTIMES[1])
     # Deck, tarot and zodiac batches.
     batches = {"card_deck_20251013_204136": 9, "tarot_deck_20251020_101010": 5, "zodiac_20251101_090000": 4}
     for folder, count in batches.items():
@@ -217,9 +220,6 @@ def fill_folder(folder: Path, files: int, rng: random.Random) -> None:
 
 def create_older_server_schema(database_url: str) -> None:
     """Tables as an older server created them: albums without the set-template columns."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "module_utils"))
-    from imgops.db.models import SET_TEMPLATE_COLUMNS, PlatformBase
-
     engine = create_engine(database_url)
     PlatformBase.metadata.create_all(engine)
     with engine.begin() as conn:
@@ -334,7 +334,7 @@ def build_platform(
     rng = random.Random(seed)
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    (root / MARKER).write_text("built by scripts/demo_platform.py\n", encoding="utf-8")
+    (root / MARKER).write_text("built by imgops_testing.platform\n", encoding="utf-8")
     speedy, storage = root / "mnt" / "speedy" / "imagineer", root / "mnt" / "storage" / "imagineer"
     server = root / "server"
     platform = DemoPlatform(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from demo_platform import DemoPlatform, build_platform
+from imgops_testing import REPO_ROOT
+from imgops_testing.platform import DemoPlatform, build_platform
 
 
 def build_fleet(base: Path, names: list[str], database_url: str) -> tuple[Path, dict[str, DemoPlatform]]:
@@ -44,11 +45,8 @@ def build_fleet(base: Path, names: list[str], database_url: str) -> tuple[Path, 
     return inventory, platforms
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 def run_playbook(env: dict[str, str], inventory: Path, playbook: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ansible-playbook", playbook, "-i", str(inventory)], cwd=ROOT, env=env,
+    return subprocess.run(["ansible-playbook", playbook, "-i", str(inventory)], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, check=False)  # fmt: skip
 
 

@@ -1,8 +1,8 @@
-#!/usr/bin/env python3
 """Real systemd hosts for role tests: a cached Debian bookworm root booted with systemd-nspawn.
 
-    host.py up NAME --workdir DIR     boot NAME, print {"instance", "address", "port", "user", "identity_file"}
-    host.py down NAME --workdir DIR   power NAME off and delete its root
+    python -m imgops_testing.systemd_host up NAME --workdir DIR    boot NAME, print {"instance", "address",
+                                                                   "port", "user", "identity_file"}
+    python -m imgops_testing.systemd_host down NAME --workdir DIR  power NAME off and delete its root
 
 The bookworm root is made once by debootstrap and cached under ``$XDG_CACHE_HOME/imgops`` (or
 ``~/.cache/imgops``); each host boots a copy of it. The container shares the machine's network, so

@@ -1,0 +1,176 @@
+"""Planning a purge on real folders and a SQLite platform database: which paths go, which rows change, what is
+refused and why. Nothing here removes anything: planning only reads."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, insert
+from sqlalchemy.orm import Session
+
+from imgops.db import transaction, utcnow
+from imgops.db.models import PlatformBase, ScrapeJob, TrainingRun
+from imgops.purge.plan import PurgePlan, measure_paths, plan_orphans, plan_scrape, plan_training
+
+RETENTION_DAYS = 30
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[Session]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'imagineer.db'}")
+    PlatformBase.metadata.create_all(engine)
+    with transaction(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def new_plan(kind: str, now: datetime) -> PurgePlan:
+    return PurgePlan(kind=kind, retention_days=RETENTION_DAYS, cutoff=now - timedelta(days=RETENTION_DAYS))
+
+
+def fill(folder: Path, files: int = 3, size: int = 2048) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        (folder / f"img_{i}.jpg").write_bytes(b"x" * size)
+    return folder
+
+
+def add_scrape_job(
+    session: Session, job_id: int, status: str, days_ago: int, output: str | None, now: datetime
+) -> None:
+    when = now - timedelta(days=days_ago)
+    session.execute(insert(ScrapeJob).values(id=job_id, status=status, output_directory=output, created_at=when,
+                                             completed_at=when if status == "completed" else None,
+                                             last_error_at=when if status == "failed" else None))  # fmt: skip
+
+
+def test_old_terminal_scrape_jobs_lose_their_folder_and_recent_or_running_ones_stay(
+    session: Session, tmp_path: Path
+) -> None:
+    now, scraped = utcnow(), tmp_path / "scraped"
+    fill(scraped / "job_1")
+    fill(scraped / "job_2")  # NULL output_directory: the platform's default folder
+    fill(scraped / "job_3")
+    fill(scraped / "job_4")
+    add_scrape_job(session, 1, "completed", 90, str(scraped / "job_1"), now)
+    add_scrape_job(session, 2, "failed", 45, None, now)
+    add_scrape_job(session, 3, "completed", 2, str(scraped / "job_3"), now)
+    add_scrape_job(session, 4, "running", 60, str(scraped / "job_4"), now)
+    plan = new_plan("scrape", now)
+    plan_scrape(session, scraped, plan, now)
+    assert plan.refusals == []
+    planned = {item.row: item for item in plan.items}
+    assert sorted(planned) == ["scrape_jobs/1", "scrape_jobs/2"]
+    job_1, job_2 = planned["scrape_jobs/1"], planned["scrape_jobs/2"]
+    assert [(p.what, p.named) for p in job_1.paths] == [("scrape_output", str(scraped / "job_1"))]
+    assert (job_1.row_before, job_1.row_after) == ({"output_directory": str(scraped / "job_1")},
+                                                   {"output_directory": ""})  # fmt: skip
+    assert job_1.why == "completed 90 days ago (retention 30 days)"
+    assert [p.named for p in job_2.paths] == [str(scraped / "job_2")]
+    assert (job_2.row_before, job_2.row_after) == ({}, {})  # nothing to write back to a NULL column
+    assert job_2.why == "failed 45 days ago (retention 30 days)"
+
+
+def test_a_path_outside_the_root_or_through_a_symlink_refuses_its_row_with_the_reason(
+    session: Session, tmp_path: Path
+) -> None:
+    now, scraped = utcnow(), tmp_path / "scraped"
+    precious = fill(tmp_path / "elsewhere" / "precious")
+    scraped.mkdir()
+    (scraped / "job_8").symlink_to(precious, target_is_directory=True)
+    add_scrape_job(session, 6, "completed", 100, str(precious), now)
+    add_scrape_job(session, 7, "completed", 100, str(scraped / ".." / "elsewhere"), now)
+    add_scrape_job(session, 8, "completed", 100, str(scraped / "job_8"), now)
+    add_scrape_job(session, 9, "completed", 100, str(scraped), now)
+    plan = new_plan("scrape", now)
+    plan_scrape(session, scraped, plan, now)
+    assert plan.items == []
+    refused = {r.row: (r.what, r.path, r.reason) for r in plan.refusals}
+    assert refused == {
+        "scrape_jobs/6": ("scrape_output", str(precious), "outside_root"),
+        "scrape_jobs/7": ("scrape_output", str(scraped / ".." / "elsewhere"), "outside_root"),
+        "scrape_jobs/8": ("scrape_output", str(scraped / "job_8"), "symlink"),
+        "scrape_jobs/9": ("scrape_output", str(scraped), "is_root"),
+    }
+    assert all(str(scraped) in r.message for r in plan.refusals)
+    assert sorted(p.name for p in precious.iterdir()) == ["img_0.jpg", "img_1.jpg", "img_2.jpg"]
+
+
+def test_training_runs_lose_dataset_and_log_and_their_weights_only_when_asked(session: Session, tmp_path: Path) -> None:
+    now = utcnow()
+    datasets, checkpoints = tmp_path / "training", tmp_path / "checkpoints"
+    fill(datasets / "training_run_1")
+    run_dir = fill(checkpoints / "run_1", files=0)
+    fill(run_dir / "logs", files=0)
+    (run_dir / "logs" / "training_1.log").write_text("step 1 loss 0.3\n", encoding="utf-8")
+    (run_dir / "final.safetensors").write_bytes(b"w" * 4096)
+    when = now - timedelta(days=60)
+    session.execute(insert(TrainingRun).values(
+        id=1, status="completed", dataset_path=str(datasets / "training_run_1"),
+        output_path=str(run_dir / "final.safetensors"), final_checkpoint=str(run_dir / "final.safetensors"),
+        created_at=when, completed_at=when,
+    ))  # fmt: skip
+    plan = new_plan("training", now)
+    plan_training(session, datasets, checkpoints, plan, now, purge_checkpoints=False)
+    [item] = plan.items
+    assert [(p.what, p.named) for p in item.paths] == [
+        ("training_dataset", str(datasets / "training_run_1")),
+        ("training_log", str(run_dir / "logs" / "training_1.log")),
+    ]
+    assert (item.row_before, item.row_after) == ({"dataset_path": str(datasets / "training_run_1")},
+                                                 {"dataset_path": ""})  # fmt: skip
+
+    plan = new_plan("training", now)
+    plan_training(session, datasets, checkpoints, plan, now, purge_checkpoints=True)
+    [item] = plan.items
+    # output_path and final_checkpoint name the same file: it is listed once; output_path (NOT NULL) stays.
+    assert [p.what for p in item.paths] == ["training_dataset", "training_log", "checkpoint"]
+    assert item.row_after == {"dataset_path": "", "final_checkpoint": None}
+
+
+def test_measuring_keeps_what_exists_and_leaves_rows_whose_folders_are_elsewhere(
+    session: Session, tmp_path: Path
+) -> None:
+    now, scraped = utcnow(), tmp_path / "scraped"
+    fill(scraped / "job_1", files=3, size=2048)
+    add_scrape_job(session, 1, "completed", 90, str(scraped / "job_1"), now)
+    add_scrape_job(session, 2, "completed", 90, str(scraped / "job_2"), now)  # its folder is on another host
+    plan = new_plan("scrape", now)
+    plan_scrape(session, scraped, plan, now)
+    measure_paths(plan, sizes=True)
+    [item] = plan.items
+    usage = item.paths[0].usage
+    assert item.row == "scrape_jobs/1" and usage is not None
+    assert usage.entries == 4 and usage.apparent_bytes >= 3 * 2048  # the folder and its three files
+    assert plan.missing == ["scrape_jobs/2"]
+
+    plan = new_plan("scrape", now)
+    plan_scrape(session, scraped, plan, now)
+    measure_paths(plan, sizes=False, clear_missing=True)
+    assert [(item.row, [p.named for p in item.paths]) for item in plan.items] == [
+        ("scrape_jobs/1", [str(scraped / "job_1")]),
+        ("scrape_jobs/2", []),  # only its row is cleared
+    ]
+    assert plan.missing == []
+
+
+def test_orphans_are_old_folders_no_row_names(session: Session, tmp_path: Path) -> None:
+    now, scraped = utcnow(), tmp_path / "scraped"
+    old = (now - timedelta(days=90)).replace(tzinfo=UTC).timestamp()  # now is naive UTC, as the platform stores it
+    for name in ("job_1", "job_2", "forgotten", "recent"):
+        fill(scraped / name, files=1)
+    (scraped / "stray.txt").write_text("a file, not a folder", encoding="utf-8")
+    for name in ("job_1", "job_2", "forgotten", "stray.txt"):
+        os.utime(scraped / name, (old, old))
+    add_scrape_job(session, 1, "running", 1, str(scraped / "job_1"), now)  # named by a row of any status
+    add_scrape_job(session, 2, "completed", 1, None, now)  # NULL names the default folder job_2
+    plan = new_plan("scrape", now)
+    plan_orphans(session, "scrape", scraped, plan, now)
+    [orphan] = plan.items
+    assert (orphan.row, orphan.row_id) == (None, None)
+    assert [(p.what, p.named) for p in orphan.paths] == [("orphan", str(scraped / "forgotten"))]
+    assert orphan.why == "orphan: no row of scrape_jobs names it, modified 90 days ago"
