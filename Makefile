@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_TEST_PACKAGES := postgresql debootstrap systemd-container openssh-client
+DEBIAN_TEST_PACKAGES := postgresql debootstrap systemd-container openssh-client prometheus
 
-.PHONY: venv demo test lint unit types system-packages molecule clean
+.PHONY: venv demo test lint unit types system-packages molecule lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ node_modules/.installed-stamp: package.json package-lock.json
 ## types: regenerate what is derived from shared/schema (embedded schemas, TypedDicts, TypeScript)
 types: venv node_modules/.installed-stamp
 	$(BIN)/python scripts/generate_shared_types.py
+
+## lock: pin the hosts' runtime dependencies with hashes (the imgops_runtime role installs exactly these)
+lock: venv
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" \
+	  --output-file roles/imgops_runtime/files/requirements.lock
 
 unit: venv
 	$(BIN)/pytest tests/unit
