@@ -60,3 +60,17 @@ def test_a_definition_alone_does_not_count_as_reading() -> None:
     assert not reads("imgops_retention", "imgops_retention:\n  scrape_days: 14\n")
     assert reads("imgops_retention", 'imgops_runtime_retention: "{{ imgops_retention | default({}) }}"\n')
     assert not reads("imgops_retention", "my_imgops_retention_days: 3\n")
+
+
+def test_dry_run_reaches_every_mutating_play() -> None:
+    """Every job task but the disk check (which changes nothing on the platform) honours imgops_dry_run."""
+    jobs = {}
+    for path in sorted((ROOT / "playbooks" / "jobs").glob("*.yml")):
+        for play in yaml.safe_load(path.read_text(encoding="utf-8")):
+            for task in play["tasks"]:
+                module = next((key for key in task if key.startswith("imgops_")), None)
+                if module:
+                    jobs[path.stem] = str(task.get("check_mode", ""))
+    assert set(jobs) >= {"db", "sets", "bugs", "purge", "disk", "legacy", "thumbnails"}
+    unread = [job for job, check_mode in jobs.items() if job != "disk" and "imgops_dry_run" not in check_mode]
+    assert unread == []
