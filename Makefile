@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_TEST_PACKAGES := postgresql debootstrap systemd-container openssh-client prometheus
 
-.PHONY: venv demo test lint unit types system-packages molecule clean
+.PHONY: venv demo test lint unit types system-packages molecule lock clean
 
 # imgops and, beside it, its test fixtures (tests/support: the imgops-testing distribution, never in the wheel).
 $(STAMP): pyproject.toml tests/support/pyproject.toml
@@ -50,6 +50,12 @@ node_modules/.installed-stamp: package.json package-lock.json
 ## types: regenerate what is derived from shared/schema (embedded schemas, TypedDicts, TypeScript)
 types: venv node_modules/.installed-stamp
 	$(BIN)/python scripts/generate_shared_types.py
+
+## lock: pin the hosts' runtime dependencies with hashes (the imgops_runtime role installs exactly these)
+lock: venv
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" \
+	  --output-file roles/imgops_runtime/files/requirements.lock
 
 # pytest exits 5 when it ran no tests (a wrong path, a marker selecting nothing): a failure, said plainly.
 define pytest

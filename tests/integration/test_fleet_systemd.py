@@ -60,7 +60,7 @@ def test_three_systemd_hosts_bootstrap_and_converge(tmp_path: Path, ansible_env:
             "imgops_runtime_source_dir": str(ROOT),
             "imgops_runtime_wheelhouse": str(ROOT / ".cache" / "wheelhouse"),
             # Timers stay off here: a timer firing mid-test would race the runs being measured.
-            "maintenance_timers_jobs": {"purge-scrape": {"command": "purge scrape", "on_calendar": "daily",
+            "maintenance_timers_jobs": {"purge": {"command": "purge", "on_calendar": "daily",
                                                          "enabled": False}},
             "disk_alerts_enabled": False,
         }  # fmt: skip
