@@ -61,7 +61,7 @@ summary:
   returned: always
   type: dict
   sample: {"severity": "warning", "ok": 1, "warning": 1, "critical": 0, "unknown": 0, "alerts": 1,
-           "textfile": "/var/lib/node_exporter/textfile_collector/imgops_disk.prom",
+           "textfile": "/var/lib/prometheus/node-exporter/imgops_disk.prom",
            "history": "/var/lib/imgops/state/disk_history.json",
            "targets": [{"target": "nvme-speedy", "path": "/mnt/speedy", "mount": "/mnt/speedy",
                         "severity": "warning", "reasons": ["space 88.0% used >= warning 85%"],

@@ -97,7 +97,7 @@ summary:
                                  "swapped": 0, "mount_point": 0, "claimed": 0, "busy": 0, "referenced": 0},
            "missing": 0, "bytes_freed": 114688, "filesystems": [{"mount": "/mnt/storage", "bytes_freed": 114688,
            "free_bytes_before": 85089615872, "free_bytes_after": 85089722368}],
-           "textfile_dir": "/var/lib/node_exporter/textfile_collector"}
+           "textfile_dir": "/var/lib/prometheus/node-exporter"}
 actions:
   description: Each path removed (C(remove), with row, what, bytes, files, reason) and row updated
     (C(update_row), with the columns before and after).
