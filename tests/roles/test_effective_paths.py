@@ -50,7 +50,7 @@ def test_effective_paths_match_what_imgops_reads(case: str, tmp_path: Path) -> N
         raw["platform_config"] = server
     config = build_config(raw, source=config_dir / "imgops.yml", environ={})
     ours = filters.effective_paths(platform, server, paths, str(config_dir), "postgresql://db/imagineer")
-    theirs = {key: str(value) for key, value in config.paths.items()}
+    theirs = {key: str(value) for key, value in config.paths.configured().items()}
     assert {key: ours[key] for key in theirs} == theirs
     if platform is SHIPPED:
         assert ours["lora_dir"] == "/mnt/speedy/imagineer/models/lora"
