@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from generate_shared_types import bundle, load_schemas
+
+from imgops_testing.codegen import bundle, load_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted((ROOT / "library").glob("imgops_*.py"))

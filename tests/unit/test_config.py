@@ -228,7 +228,7 @@ def test_a_set_value_wins_over_the_default_and_sections_are_frozen(tmp_path: Pat
 
 
 def test_the_defaults_table_in_the_docs_is_generated_from_the_schema() -> None:
-    from generate_shared_types import CONFIG_DOC, load_schemas, with_defaults_table
+    from imgops_testing.codegen import CONFIG_DOC, load_schemas, with_defaults_table
 
     doc = CONFIG_DOC.read_text(encoding="utf-8")
     assert with_defaults_table(doc, load_schemas()["config"]) == doc, "run `make types`"
