@@ -75,16 +75,46 @@ export type DbResult = JobResultEnvelope & {
  * Fields every imgops job result carries, printed by `imgops --json <job>` and returned by the matching Ansible module. `changed` is true exactly when `actions` is not empty. A failed job, a configuration error and a command-line error (`job` is `imgops` when the command line names no job) print the same envelope with `failed` and `msg`, and the details in `errors`.
  */
 export interface JobResultEnvelope {
+  /**
+   * The job's name, the same word as its CLI verb and module (`sets`, `legacy`, `purge`, ...).
+   */
   job: string;
+  /**
+   * True exactly when `actions` is not empty (in a dry run: when something would change).
+   */
   changed: boolean;
+  /**
+   * True for `--dry-run` and Ansible's check mode: every action was computed, nothing was written.
+   */
   dry_run: boolean;
+  /**
+   * The job's figures; each job's result schema says which keys (empty in a failure envelope).
+   */
   summary: {};
+  /**
+   * Each change the job made, or would make in a dry run.
+   */
   actions: {
+    /**
+     * What was done (for example `remove`, `insert_image`, `update_row`).
+     */
     kind: string;
+    /**
+     * What it was done to: a path, a table/row, a name.
+     */
     target: string;
+    /**
+     * The action's particulars (sizes, columns before and after, reasons).
+     */
     detail: {};
   }[];
+  /**
+   * Problems that failed the job; not empty exactly when `failed` is present.
+   */
   errors: ResultEnvelope_Message[];
+  /**
+   * Problems that did not fail the job (a refused path, a bad file skipped); modules also show them as warnings.
+   */
   notices: ResultEnvelope_Message[];
   /**
    * Present when the job failed: `errors` is not empty.
@@ -94,11 +124,27 @@ export interface JobResultEnvelope {
    * Present when the job failed: the messages of `errors` in one line.
    */
   msg?: string;
+  /**
+   * What changed, for Ansible's diff mode; present when something changed.
+   */
   diff?: {
-    before: unknown;
-    after: unknown;
+    /**
+     * The state before the run.
+     */
+    before: {
+      [k: string]: unknown;
+    };
+    /**
+     * The state after the run (or as a dry run would leave it).
+     */
+    after: {
+      [k: string]: unknown;
+    };
   };
 }
 export interface ResultEnvelope_Message {
+  /**
+   * One line a person can act on, naming the file, row or key.
+   */
   message: string;
 }

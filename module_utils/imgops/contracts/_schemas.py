@@ -2189,7 +2189,13 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                         'required': ['queue_position', 'estimated_time_remaining']},
                'title': 'Generation-queue job (server)',
                'type': 'object'},
- 'result_envelope': {'$defs': {'message': {'properties': {'message': {'type': 'string'}},
+ 'result_envelope': {'$defs': {'message': {'properties': {'message': {'description': 'One line a '
+                                                                                     'person can '
+                                                                                     'act on, '
+                                                                                     'naming the '
+                                                                                     'file, row or '
+                                                                                     'key.',
+                                                                      'type': 'string'}},
                                            'required': ['message'],
                                            'type': 'object'}},
                      '$id': 'urn:imgops:schema:result_envelope',
@@ -2201,31 +2207,90 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                     '(`job` is `imgops` when the command line names no job) print '
                                     'the same envelope with `failed` and `msg`, and the details in '
                                     '`errors`.',
-                     'properties': {'actions': {'items': {'additionalProperties': False,
-                                                          'properties': {'detail': {'type': 'object'},
-                                                                         'kind': {'minLength': 1,
+                     'properties': {'actions': {'description': 'Each change the job made, or would '
+                                                               'make in a dry run.',
+                                                'items': {'additionalProperties': False,
+                                                          'properties': {'detail': {'description': 'The '
+                                                                                                   "action's "
+                                                                                                   'particulars '
+                                                                                                   '(sizes, '
+                                                                                                   'columns '
+                                                                                                   'before '
+                                                                                                   'and '
+                                                                                                   'after, '
+                                                                                                   'reasons).',
+                                                                                    'type': 'object'},
+                                                                         'kind': {'description': 'What '
+                                                                                                 'was '
+                                                                                                 'done '
+                                                                                                 '(for '
+                                                                                                 'example '
+                                                                                                 '`remove`, '
+                                                                                                 '`insert_image`, '
+                                                                                                 '`update_row`).',
+                                                                                  'minLength': 1,
                                                                                   'type': 'string'},
-                                                                         'target': {'type': 'string'}},
+                                                                         'target': {'description': 'What '
+                                                                                                   'it '
+                                                                                                   'was '
+                                                                                                   'done '
+                                                                                                   'to: '
+                                                                                                   'a '
+                                                                                                   'path, '
+                                                                                                   'a '
+                                                                                                   'table/row, '
+                                                                                                   'a '
+                                                                                                   'name.',
+                                                                                    'type': 'string'}},
                                                           'required': ['kind', 'target', 'detail'],
                                                           'type': 'object'},
                                                 'type': 'array'},
-                                    'changed': {'type': 'boolean'},
-                                    'diff': {'properties': {'after': {}, 'before': {}},
+                                    'changed': {'description': 'True exactly when `actions` is not '
+                                                               'empty (in a dry run: when '
+                                                               'something would change).',
+                                                'type': 'boolean'},
+                                    'diff': {'description': "What changed, for Ansible's diff "
+                                                            'mode; present when something changed.',
+                                             'properties': {'after': {'description': 'The state '
+                                                                                     'after the '
+                                                                                     'run (or as a '
+                                                                                     'dry run '
+                                                                                     'would leave '
+                                                                                     'it).'},
+                                                            'before': {'description': 'The state '
+                                                                                      'before the '
+                                                                                      'run.'}},
                                              'required': ['before', 'after'],
                                              'type': 'object'},
-                                    'dry_run': {'type': 'boolean'},
-                                    'errors': {'items': {'$ref': '#/$defs/message'},
+                                    'dry_run': {'description': "True for `--dry-run` and Ansible's "
+                                                               'check mode: every action was '
+                                                               'computed, nothing was written.',
+                                                'type': 'boolean'},
+                                    'errors': {'description': 'Problems that failed the job; not '
+                                                              'empty exactly when `failed` is '
+                                                              'present.',
+                                               'items': {'$ref': '#/$defs/message'},
                                                'type': 'array'},
                                     'failed': {'const': True,
                                                'description': 'Present when the job failed: '
                                                               '`errors` is not empty.'},
-                                    'job': {'type': 'string'},
+                                    'job': {'description': "The job's name, the same word as its "
+                                                           'CLI verb and module (`sets`, `legacy`, '
+                                                           '`purge`, ...).',
+                                            'type': 'string'},
                                     'msg': {'description': 'Present when the job failed: the '
                                                            'messages of `errors` in one line.',
                                             'type': 'string'},
-                                    'notices': {'items': {'$ref': '#/$defs/message'},
+                                    'notices': {'description': 'Problems that did not fail the job '
+                                                               '(a refused path, a bad file '
+                                                               'skipped); modules also show them '
+                                                               'as warnings.',
+                                                'items': {'$ref': '#/$defs/message'},
                                                 'type': 'array'},
-                                    'summary': {'type': 'object'}},
+                                    'summary': {'description': "The job's figures; each job's "
+                                                               'result schema says which keys '
+                                                               '(empty in a failure envelope).',
+                                                'type': 'object'}},
                      'required': ['job',
                                   'changed',
                                   'dry_run',
