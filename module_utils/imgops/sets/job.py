@@ -221,8 +221,8 @@ def _sync_templates(connection: Connection, schema: ServerSchema, result: JobRes
         after[removed["set"]] = {"name": removed["name"], "deleted": not used_by}
         if used_by:
             result.notice(f"set {removed['set']!r} is no longer in the sets config; its batch template "
-                          f"{removed['name']!r} is kept because {used_by} generation runs refer to it, and is no "
-                          "longer imgops'", set=removed["set"])  # fmt: skip
+                          f"{removed['name']!r} is kept because generation runs refer to it ({used_by}); imgops no "
+                          "longer manages it", set=removed["set"])  # fmt: skip
         if not dry_run:
             template_sets.prune(connection, table, removed["set"], removed["row_id"], delete_template=not used_by)
     if before or after:

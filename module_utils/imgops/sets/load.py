@@ -309,7 +309,7 @@ def load_sets(
             if spec.get(k) is not None and not isinstance(spec[k], str):
                 problems.add(f"'{k}' must be text", config_path, key, column=k)
         for k in ("width", "height"):
-            if k in spec and not _positive_int(spec[k]):
+            if spec.get(k) is not None and not _positive_int(spec[k]):
                 problems.add(f"'{k}' must be a positive integer, not {spec[k]!r}"[:120], config_path, key, column=k)
         loras = _loras(spec.get("loras"), config_path, key, problems)
         optional = _optional_keys(spec, config_path, key, problems)
