@@ -172,6 +172,11 @@ def test_batch_templates_are_written_column_by_column_and_albums_never_touched(t
     )  # a set album the server left behind
     albums_before = rows(url, "albums")
     config = load_config(make_platform(tmp_path, url, {"card_deck": CARD_SET, "zodiac": ZODIAC_SET}), environ={})
+    planned = run_sets(config, dry_run=True)  # before imgops' own tables exist: planned, nothing written
+    assert [a.kind for a in planned.actions] == ["create_template"] * 2 and planned.summary[
+        "target"
+    ] == "batch_templates"
+    assert rows(url, "batch_templates") == {} and not has_table(url, "imgops_batch_templates")
     first = run_sets(config)
     assert first.errors == [] and problems(first.to_dict(), "sets_result") == []
     summary = first.summary
