@@ -72,6 +72,7 @@ def run_sets(
             ensure_imgops_schema(engine, config)
         with engine.connect() as connection:
             known = _known(connection, schema, home)
+            result.summary["server_migration"] = has_run(connection, album_sets.SERVER_SETS_MIGRATION)
         config_sha256 = config_digest(sets_dir)  # read before the sets: a change after it can only miss the record
         quick = unchanged_since_record(config.state_dir, sets_dir, config_sha256, known, target=home,
                                        allow_csv_outside=allow_outside)  # fmt: skip
@@ -91,7 +92,6 @@ def run_sets(
             transaction = connection.begin()
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-            result.summary["server_migration"] = has_run(connection, album_sets.SERVER_SETS_MIGRATION)
             sync = _sync_templates if home == BATCH_TEMPLATES else _sync_albums
             sync(connection, schema, result, templates, all_keys, prune=prune, created_by=created_by, dry_run=dry_run)
             if result.changed and not dry_run and not result.errors:
