@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from imgops_testing.server_ddl import VARIANTS, create_server_schema
+from imgops_testing.server_ddl import VARIANTS, create_server_schema, upgrade_server_schema
 from sqlalchemy import MetaData, Table, create_engine, insert, inspect, select, text
 
 from imgops.config import load_config
@@ -377,3 +377,23 @@ def test_a_database_no_variant_matches_is_refused_and_nothing_is_written(
     assert code == 1
     assert "matches no known server schema" in message and "albums.generation_prompt" in message
     assert rows(url, "batch_templates") == {} and not has_table(url, "imgops_batch_templates")
+
+
+@pytest.mark.parametrize("server", cases("seed", postgres=()), indirect=True)
+def test_after_the_server_moves_templates_out_of_albums_the_sets_go_to_batch_templates(
+    tmp_path: Path, server: Any
+) -> None:
+    url, _variant = server
+    config = load_config(make_platform(tmp_path, url, {"card_deck": CARD_SET, "zodiac": ZODIAC_SET}), environ={})
+    assert run_sets(config).summary["created"] == 2
+    albums = rows(url, "albums")
+    upgrade_server_schema(url, "separation")  # the fixture keeps the albums the real script would delete
+    moved = run_sets(config)  # the record of the last sync (albums) must not pass for this one
+    assert (moved.summary["target"], moved.summary["generation"], moved.summary["created"]) == (
+        "batch_templates", "seed+separation", 2)  # fmt: skip
+    assert set(by_name(url, "batch_templates")) == {"Card Deck", "Zodiac"}
+    after = rows(url, "albums")
+    assert {
+        i: {k: v for k, v in row.items() if k not in ("source_type", "source_id")} for i, row in after.items()
+    } == albums
+    assert run_sets(config).changed is False
