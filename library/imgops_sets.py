@@ -5,30 +5,39 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: imgops_sets
-short_description: Keep one set-template album per set of the server's sets config
+short_description: Keep one server set template per set of the server's sets config
 description:
   - Validates C(<sets_dir>/config.yaml) and every set's CSV first; any problem fails the task with every
-    problem listed (file, set key, row or column) and nothing is written.
-  - Adds the set-template columns to an albums table that predates them (Alembic operations, guarded by
-    inspection), then creates or updates one album per set, identified by the set key kept in
-    C(generation_config). An album with the set's name and no key is adopted, never duplicated.
-  - Sets removed from the config are reported; with C(prune=true) their albums become ordinary albums.
-    Albums are never deleted.
+    problem listed (file, set key, row or column) and nothing is written. Templates may use plain
+    C({column}) placeholders only; a C(csv_path) outside the sets folder is refused unread unless
+    C(sets.allow_csv_outside) is set.
+  - Where the database has C(batch_templates) (current server code, or the server's separation script), each
+    set becomes a batch template, identified by its set key in imgops' table C(imgops_batch_templates); a
+    template with the set's name is adopted, and a second template of one name is never made. Albums are
+    never touched there.
+  - Otherwise (the seed generation) each set becomes a set-template album, identified by the set key kept in
+    C(generation_config), which is merged, never replaced; the set-template columns are added to an albums
+    table that predates them. An album with the set's name (such as one of the server's C(sets_to_albums_v1)
+    migration) is adopted, never duplicated.
+  - Sets removed from the config are reported; with C(prune=true) their albums become ordinary albums and
+    their batch templates are deleted unless generation runs refer to them.
   - Runs in one transaction under a lock (an advisory lock on PostgreSQL), so racing runs cannot duplicate
-    albums. Check mode computes the same plan and rolls it back; diff mode shows the changed fields.
+    templates. Check mode computes the same plan and rolls it back; diff mode shows the changed fields.
 options:
   prune:
-    description: Turn albums of removed sets into ordinary albums. Default from C(sets.prune).
+    description: Retire the templates of removed sets (albums become ordinary albums, batch templates are deleted
+      unless generation runs refer to them). Default from C(sets.prune).
     type: bool
   created_by:
-    description: C(created_by) of albums this run creates. Default from C(sets.created_by) (C(imgops)).
+    description: C(created_by) of templates this run creates, unless a set gives its own. Default from
+      C(sets.created_by) (C(imgops)).
     type: str
 extends_documentation_fragment: [imgops_common]
 author: imgops developers
 """
 
 EXAMPLES = r"""
-- name: Import the sets as set-template albums, once for the shared database
+- name: Import the sets as the server's set templates, once for the shared database
   imgops_sets:
     config: /etc/imgops/imgops.yml
   run_once: true
@@ -41,7 +50,7 @@ job:
   type: str
   sample: sets
 changed:
-  description: Whether a column was added or an album created, updated or pruned (or would be, in check mode).
+  description: Whether a column was added or a template created, updated or pruned (or would be, in check mode).
   returned: always
   type: bool
   sample: true
@@ -51,34 +60,38 @@ dry_run:
   type: bool
   sample: false
 summary:
-  description: Counts of sets, albums created, updated, adopted, unchanged and pruned, removed set keys and
-    the columns added.
+  description: Where the templates live (target) on this generation, counts of sets, templates created, updated,
+    adopted, unchanged and pruned, removed set keys, the columns added, and whether the server's own sets
+    migration had run.
   returned: always
   type: dict
-  sample: {"sets_dir": "/mnt/speedy/imagineer/sets", "sets": 3, "created": 1, "updated": 1, "adopted": 1,
-           "unchanged": 1, "removed": [], "pruned": 0, "columns_added": []}
+  sample: {"sets_dir": "/mnt/speedy/imagineer/sets", "target": "batch_templates", "generation": "current",
+           "sets": 3, "created": 1, "updated": 1, "adopted": 1, "unchanged": 1, "removed": [], "pruned": 0,
+           "columns_added": [], "server_migration": false}
 actions:
-  description: Each column added (add_column) and album created, updated or pruned.
+  description: Each column added (add_column) and album or batch template created, updated or pruned
+    (create_album, update_album, prune_album, create_template, update_template, prune_template).
   returned: always
   type: list
   elements: dict
-  sample: [{"kind": "update_album", "target": "Card Deck Template",
-            "detail": {"set": "card_deck", "album_id": 4, "adopted": false, "columns": ["csv_data"]}}]
+  sample: [{"kind": "update_template", "target": "Card Deck Template",
+            "detail": {"set": "card_deck", "template_id": 4, "adopted": false, "columns": ["csv_data"]}}]
 errors:
-  description: Validation problems, each with the file, set key and row or column; any fails the task.
+  description: Validation problems and name conflicts, each with the file, set key and row or column; any fails
+    the task.
   returned: always
   type: list
   elements: dict
   sample: [{"message": "placeholder {suit} in prompt_template is not a CSV column (columns: value)",
             "file": "/mnt/speedy/imagineer/sets/card_deck.csv", "set": "card_deck", "column": "suit"}]
 notices:
-  description: Sets removed from the config whose albums were kept (also shown as Ansible warnings).
+  description: Sets removed from the config whose templates were kept (also shown as Ansible warnings).
   returned: always
   type: list
   elements: dict
   sample: []
 diff:
-  description: The changed fields of each album before and after (CSV data summarised).
+  description: The changed fields of each template before and after (CSV data summarised).
   returned: when something changes
   type: dict
   sample: {"before": {"card_deck": {"name": "Card Deck"}}, "after": {"card_deck": {"name": "Card Deck Template"}}}

@@ -166,6 +166,7 @@ class DiskSection:
 class SetsSection:
     created_by: str = schema_default("sets", "created_by")
     prune: bool = schema_default("sets", "prune")
+    allow_csv_outside: bool = schema_default("sets", "allow_csv_outside")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -97,6 +97,10 @@ export interface Config {
   sets?: {
     created_by?: string;
     prune?: boolean;
+    /**
+     * Let a set's csv_path name a file outside the sets folder (symlinks resolved); off, such a set is a validation error and the file is not read.
+     */
+    allow_csv_outside?: boolean;
   };
   legacy?: {
     stage_mode?: "hardlink" | "copy" | "symlink";

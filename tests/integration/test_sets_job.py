@@ -63,7 +63,8 @@ def test_first_run_adds_columns_and_creates_albums_then_nothing(demo_platform: D
     assert json.loads(tarot["lora_config"]) == []
     generation = json.loads(deck["generation_config"])
     assert len(generation.pop("source_sha256")) == 64
-    assert generation == {"set_key": "card_deck", "width": 512, "height": 720, "negative_prompt": "blurry, low quality"}
+    assert generation == {"set_key": "card_deck", "width": 512, "height": 720, "negative_prompt": "blurry, low quality",
+                          "legacy_slug": "card_deck"}  # fmt: skip
     assert json.loads(rows["Zodiac Signs"]["csv_data"])[11] == {"sign": "Pisces", "element": "Water"}
 
     second = run_sets(config)
@@ -151,7 +152,7 @@ def test_every_validation_problem_is_reported_and_nothing_is_written(demo_platfo
     assert "not a CSV column" in found[("card_deck", "colour", None)]
     assert "positive integer" in found[("card_deck", "width", None)]
     assert "no path" in found[("card_deck", "loras[0].path", None)]
-    assert "must be a number" in found[("card_deck", "loras[0].weight", None)]
+    assert "must be a finite number" in found[("card_deck", "loras[0].weight", None)]
     assert "'name' is missing" in found[("tarot", "name", None)]
     assert "not found" in found[("zodiac", None, None)]
     assert "no header" in found[("empty", None, 1)]

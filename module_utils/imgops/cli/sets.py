@@ -14,16 +14,18 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
     parser = jobs.add_parser(
         "sets",
         parents=[shared],
-        help="import the CSV + YAML sets as set-template albums",
-        description="Bring one set-template album per set of <sets_dir>/config.yaml in step with its files.",
+        help="import the CSV + YAML sets as batch templates (current server) or set-template albums (seed)",
+        description="Bring one template per set of <sets_dir>/config.yaml in step with its files: a batch template "
+        "where the database has batch_templates, else a set-template album.",
     )
     parser.add_argument(
         "--prune",
         action="store_true",
         default=None,
-        help="turn albums of sets no longer in the config into ordinary albums (default: sets.prune)",
+        help="retire the templates of sets no longer in the config: albums become ordinary albums, batch "
+        "templates are deleted unless generation runs refer to them (default: sets.prune)",
     )
-    parser.add_argument("--created-by", help="created_by of new albums (default: sets.created_by)")
+    parser.add_argument("--created-by", help="created_by of new templates (default: sets.created_by)")
     parser.set_defaults(handler=handle)
 
 

@@ -1103,7 +1103,27 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                           'default': 30}},
                                          'type': 'object'},
                            'sets': {'additionalProperties': False,
-                                    'properties': {'created_by': {'default': 'imgops',
+                                    'properties': {'allow_csv_outside': {'default': False,
+                                                                         'description': 'Let a '
+                                                                                        "set's "
+                                                                                        'csv_path '
+                                                                                        'name a '
+                                                                                        'file '
+                                                                                        'outside '
+                                                                                        'the sets '
+                                                                                        'folder '
+                                                                                        '(symlinks '
+                                                                                        'resolved); '
+                                                                                        'off, such '
+                                                                                        'a set is '
+                                                                                        'a '
+                                                                                        'validation '
+                                                                                        'error and '
+                                                                                        'the file '
+                                                                                        'is not '
+                                                                                        'read.',
+                                                                         'type': 'boolean'},
+                                                   'created_by': {'default': 'imgops',
                                                                   'minLength': 1,
                                                                   'type': 'string'},
                                                    'prune': {'default': False, 'type': 'boolean'}},
@@ -2303,9 +2323,11 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
  'sets_result': {'$id': 'urn:imgops:schema:sets_result',
                  '$schema': 'https://json-schema.org/draft/2020-12/schema',
                  'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
-                 'description': 'Result of `imgops sets` and of the imgops_sets module: the '
-                                'set-template albums created, updated, adopted, unchanged and '
-                                'pruned, and the columns added to an older albums table.',
+                 'description': 'Result of `imgops sets` and of the imgops_sets module: the set '
+                                'templates (batch templates where the database has '
+                                'batch_templates, else set-template albums) created, updated, '
+                                'adopted, unchanged and pruned, and the columns added to an older '
+                                'albums table.',
                  'properties': {'errors': {'description': 'Problems in the set configs, each '
                                                           'naming its file.',
                                            'items': {'properties': {'column': {'description': 'The '
@@ -2347,7 +2369,7 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                             'description': 'What the sync did.',
                                             'properties': {'adopted': {'description': 'Of the '
                                                                                       'updated, '
-                                                                                      'albums '
+                                                                                      'templates '
                                                                                       'found by '
                                                                                       'name and '
                                                                                       'adopted.',
@@ -2368,31 +2390,75 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                 'example_theme',
                                                                                                 'lora_config']},
                                                                              'type': 'array'},
-                                                           'created': {'description': 'Albums '
+                                                           'created': {'description': 'Templates '
                                                                                       'created.',
                                                                        'minimum': 0,
                                                                        'type': 'integer'},
-                                                           'pruned': {'description': 'Albums of '
+                                                           'generation': {'description': 'The '
+                                                                                         'server '
+                                                                                         'schema '
+                                                                                         'generation '
+                                                                                         'or '
+                                                                                         'variant '
+                                                                                         'read '
+                                                                                         'from the '
+                                                                                         'database, '
+                                                                                         'as '
+                                                                                         '`imgops '
+                                                                                         'db '
+                                                                                         'status` '
+                                                                                         'names '
+                                                                                         'it.',
+                                                                          'minLength': 1,
+                                                                          'type': 'string'},
+                                                           'pruned': {'description': 'Templates of '
                                                                                      'sets no '
                                                                                      'longer in '
                                                                                      'the config '
-                                                                                     'that stopped '
+                                                                                     'retired with '
+                                                                                     'prune: '
+                                                                                     'albums stop '
                                                                                      'being set '
                                                                                      'templates '
-                                                                                     '(with prune; '
-                                                                                     'the albums '
-                                                                                     'stay).',
+                                                                                     '(they stay); '
+                                                                                     'batch '
+                                                                                     'templates '
+                                                                                     'are deleted '
+                                                                                     'unless '
+                                                                                     'generation '
+                                                                                     'runs refer '
+                                                                                     'to them.',
                                                                       'minimum': 0,
                                                                       'type': 'integer'},
-                                                           'removed': {'description': 'Set keys '
-                                                                                      'whose '
-                                                                                      'albums '
-                                                                                      'remain but '
-                                                                                      'are no '
+                                                           'removed': {'description': 'Set keys no '
                                                                                       'longer in '
-                                                                                      'the config.',
+                                                                                      'the config '
+                                                                                      'whose '
+                                                                                      'templates '
+                                                                                      'remain.',
                                                                        'items': {'type': 'string'},
                                                                        'type': 'array'},
+                                                           'server_migration': {'description': 'Whether '
+                                                                                               'the '
+                                                                                               "server's "
+                                                                                               'own '
+                                                                                               'sets '
+                                                                                               'migration '
+                                                                                               '(migration_history '
+                                                                                               'row '
+                                                                                               'sets_to_albums_v1) '
+                                                                                               'has '
+                                                                                               'run '
+                                                                                               'on '
+                                                                                               'this '
+                                                                                               'database; '
+                                                                                               'its '
+                                                                                               'albums '
+                                                                                               'are '
+                                                                                               'adopted '
+                                                                                               'by '
+                                                                                               'name.',
+                                                                                'type': 'boolean'},
                                                            'sets': {'description': 'Valid sets in '
                                                                                    'the config.',
                                                                     'minimum': 0,
@@ -2401,17 +2467,27 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                        'of the set '
                                                                                        'configs.',
                                                                         'type': 'string'},
-                                                           'unchanged': {'description': 'Albums '
+                                                           'target': {'description': 'Where this '
+                                                                                     "database's "
+                                                                                     'server keeps '
+                                                                                     'its set '
+                                                                                     'templates '
+                                                                                     '(docs/jobs/sets.md).',
+                                                                      'enum': ['batch_templates',
+                                                                               'albums']},
+                                                           'unchanged': {'description': 'Templates '
                                                                                         'already '
                                                                                         'up to '
                                                                                         'date.',
                                                                          'minimum': 0,
                                                                          'type': 'integer'},
-                                                           'updated': {'description': 'Albums '
+                                                           'updated': {'description': 'Templates '
                                                                                       'updated.',
                                                                        'minimum': 0,
                                                                        'type': 'integer'}},
                                             'required': ['sets_dir',
+                                                         'target',
+                                                         'generation',
                                                          'sets',
                                                          'created',
                                                          'updated',
@@ -2419,7 +2495,8 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                          'unchanged',
                                                          'removed',
                                                          'pruned',
-                                                         'columns_added'],
+                                                         'columns_added',
+                                                         'server_migration'],
                                             'type': 'object'}},
                  'title': 'sets job result'},
  'thumbnail_job': {'$id': 'urn:imgops:schema:thumbnail_job',

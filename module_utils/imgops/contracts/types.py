@@ -209,6 +209,7 @@ class BugsResult(TypedDict):
 class ConfigSets(TypedDict, closed=True):
     created_by: NotRequired[str]
     prune: NotRequired[bool]
+    allow_csv_outside: NotRequired[bool]
 
 
 class ConfigLegacy(TypedDict, closed=True):
@@ -686,6 +687,8 @@ class SetsResultDiff(TypedDict):
 
 class SetsResultSummary(TypedDict, closed=True):
     sets_dir: str
+    target: Literal['batch_templates', 'albums']
+    generation: str
     sets: int
     created: int
     updated: int
@@ -704,6 +707,7 @@ class SetsResultSummary(TypedDict, closed=True):
             'lora_config',
         ]
     ]
+    server_migration: bool
 
 
 class SetsResultError(TypedDict):

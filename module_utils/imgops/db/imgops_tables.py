@@ -6,7 +6,7 @@ module describes them for queries.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 imgops_metadata = MetaData()
 
@@ -47,4 +47,15 @@ assets = Table(
     Column("manifested", Boolean, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+)
+
+set_templates = Table(
+    "imgops_batch_templates",
+    imgops_metadata,
+    Column("set_key", String(255), primary_key=True),
+    Column("template_id", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("template_id", name="uq_imgops_batch_templates_template_id"),
 )

@@ -1,4 +1,4 @@
-"""Sets -> albums: the server's CSV + YAML generation templates as set-template albums."""
+"""Sets: the server's CSV + YAML generation templates as batch templates (current) or set-template albums (seed)."""
 
 from .job import run_sets
 

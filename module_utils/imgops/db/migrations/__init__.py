@@ -13,10 +13,10 @@ from types import ModuleType
 
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, inspect, select, text
 
-from . import r0001_queue, r0002_assets
+from . import r0001_queue, r0002_assets, r0003_set_templates
 
 VERSION_TABLE = "imgops_alembic_version"
-REVISIONS: tuple[ModuleType, ...] = (r0001_queue, r0002_assets)
+REVISIONS: tuple[ModuleType, ...] = (r0001_queue, r0002_assets, r0003_set_templates)
 _ADVISORY_LOCK_KEY = 0x696D676F7073  # "imgops": serialises migrations across hosts on PostgreSQL
 
 _version_metadata = MetaData()
