@@ -127,7 +127,7 @@ def test_status_change_appends_history_and_keeps_everything_else(tmp_path: Path,
         {"from": "open", "to": "in_progress", "at": NOW.isoformat(), "actor": "dana", "note": "looking"},
         {"from": "in_progress", "to": "resolved", "at": (NOW + timedelta(hours=1)).isoformat(), "actor": "dana"},
     ]
-    assert after["updated_at"] == (NOW + timedelta(hours=1)).isoformat()
+    assert after["updated_at"] == "2025-11-20T13:00:00Z"  # UTC with Z, as the server's PATCH wrote it
     assert path.read_text(encoding="utf-8").startswith('{\n  "report_id"')  # same indentation
     assert problems(after, "bug_report_file") == []
 
@@ -143,8 +143,8 @@ def test_same_status_again_writes_nothing(tmp_path: Path, reports: Path) -> None
 def test_dry_run_plans_the_change_and_writes_nothing(tmp_path: Path, reports: Path) -> None:
     path = next(reports.glob("*aaaa0002.json"))
     original = path.read_bytes()
-    result = run_bugs_status(make_config(tmp_path, reports), path.stem, "closed", dry_run=True)
-    assert result.changed and result.dry_run and result.diff["after"]["status"] == "closed"
+    result = run_bugs_status(make_config(tmp_path, reports), path.stem, "resolved", dry_run=True)
+    assert result.changed and result.dry_run and result.diff["after"]["status"] == "resolved"
     assert path.read_bytes() == original
 
 
@@ -152,9 +152,9 @@ def test_compact_files_stay_compact(tmp_path: Path, reports: Path) -> None:
     path = reports / "bug_20251101_000000_cccccccc.json"
     path.write_text('{"report_id":"bug_20251101_000000_cccccccc","status":"open","description":"é",'
                     '"submitted_at":"2025-11-01T00:00:00+00:00"}', encoding="utf-8")  # fmt: skip
-    run_bugs_status(make_config(tmp_path, reports), path.stem, "closed", actor="a", now=NOW)
+    run_bugs_status(make_config(tmp_path, reports), path.stem, "resolved", actor="a", now=NOW)
     text = path.read_text(encoding="utf-8")
-    assert text.startswith('{"report_id":"bug_20251101_000000_cccccccc","status":"closed","description":"é",')
+    assert text.startswith('{"report_id":"bug_20251101_000000_cccccccc","status":"resolved","description":"é",')
     assert "\n" not in text
 
 
@@ -169,7 +169,7 @@ def test_a_failure_during_the_rewrite_leaves_the_old_file_whole(
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="Input/output error"):
-        run_bugs_status(make_config(tmp_path, reports), path.stem, "closed")
+        run_bugs_status(make_config(tmp_path, reports), path.stem, "resolved")
     assert path.read_bytes() == original
     assert not [p for p in reports.iterdir() if p.name.startswith(".")]
 
@@ -180,7 +180,7 @@ FLIPPER = textwrap.dedent("""
     from imgops.config import load_config
     config, report, i = load_config(sys.argv[1], environ={}), sys.argv[2], 0
     while True:
-        run_bugs_status(config, report, ("open", "closed")[i % 2], note="x" * 5000)
+        run_bugs_status(config, report, ("open", "resolved")[i % 2], note="x" * 5000)
         i += 1
 """)
 
@@ -194,7 +194,7 @@ def test_kill_9_during_rewrites_never_tears_the_file(tmp_path: Path, reports: Pa
         child.send_signal(signal.SIGKILL)
         child.wait()
         data = json.loads(path.read_text(encoding="utf-8"))
-        assert data["status"] in ("open", "closed")
+        assert data["status"] in ("open", "resolved")
         assert problems(data, "bug_report_file") == []
     assert len(data["status_history"]) >= 1
 
@@ -204,7 +204,7 @@ def test_ids_cannot_leave_the_folder(tmp_path: Path, reports: Path) -> None:
     (tmp_path / "secret.json").write_text('{"status": "open"}', encoding="utf-8")
     for bad in ("../secret", "/etc/passwd", "bug_missing_00000000"):
         with pytest.raises(InputError):
-            run_bugs_status(config, bad, "closed")
+            run_bugs_status(config, bad, "resolved")
     with pytest.raises(InputError, match="corrupt"):
         run_bugs_show(config, "bug_20251119_000000_deadbeef")
 
@@ -213,16 +213,18 @@ def remaining(folder: Path) -> list[str]:
     return sorted(p.name[-13:-5] for p in folder.glob("*.json"))
 
 
-def test_retention_expires_old_resolved_and_closed_only(tmp_path: Path, reports: Path) -> None:
+def test_retention_expires_old_resolved_reports_only_by_default(tmp_path: Path, reports: Path) -> None:
     config = make_config(tmp_path, reports)
     planned = run_bugs_purge(config, dry_run=True, now=NOW)
-    assert sorted(a.target[-8:] for a in planned.actions) == ["aaaa0004", "aaaa0006"]
+    assert [a.target[-8:] for a in planned.actions] == ["aaaa0004"]  # the old "closed" report is not the server's
     assert len(remaining(reports)) == 9
     done = run_bugs_purge(config, now=NOW)
-    assert remaining(reports) == sorted(["aaaa0001", "aaaa0002", "aaaa0003", "aaaa0005", *CORRUPT])
-    assert done.summary["expired"] == 2 and done.summary["corrupt"] == 3
+    assert remaining(reports) == sorted(["aaaa0001", "aaaa0002", "aaaa0003", "aaaa0005", "aaaa0006", *CORRUPT])
+    assert done.summary["expired"] == 1 and done.summary["corrupt"] == 3 and done.summary["backend"] == "files"
     assert problems(done.to_dict(), "bugs_result") == []
     assert run_bugs_purge(config, now=NOW).changed is False
+    configured = make_config(tmp_path, reports, expire_statuses=["resolved", "closed"])
+    assert [a.target[-8:] for a in run_bugs_purge(configured, now=NOW).actions] == ["aaaa0006"]
 
 
 def test_retention_of_every_status_archives_before_deleting(tmp_path: Path, reports: Path) -> None:
@@ -241,12 +243,12 @@ def test_retention_of_every_status_archives_before_deleting(tmp_path: Path, repo
 
 def test_file_time_dates_reports_without_submitted_at_and_zero_days_disables(tmp_path: Path, reports: Path) -> None:
     undated = reports / "bug_manual_11111111.json"
-    undated.write_text('{"status": "closed", "description": "no date"}', encoding="utf-8")
+    undated.write_text('{"status": "resolved", "description": "no date"}', encoding="utf-8")
     old = (NOW - timedelta(days=100)).timestamp()
     os.utime(undated, (old, old))
     config = make_config(tmp_path, reports)
     assert "bug_manual_11111111" in [a.target for a in run_bugs_purge(config, dry_run=True, now=NOW).actions]
-    listed = run_bugs_list(config, ReportFilter(statuses=("closed",)))
+    listed = run_bugs_list(config, ReportFilter(statuses=("resolved",)))
     assert any("does not match the bug report contract" in n["message"] for n in listed.notices)
     config = replace(config, retention=replace(config.retention, bug_reports_days=0))
     disabled = run_bugs_purge(config, now=NOW)
@@ -259,22 +261,22 @@ def test_cli_json_and_module_return_the_contract(tmp_path: Path, reports: Path, 
     listed = subprocess.run([*imgops, "bugs", "list", "--status", "open"], capture_output=True, text=True, check=True)
     data = json.loads(listed.stdout)
     assert problems(data, "bugs_result") == [] and len(data["reports"]) == 5
-    target = next(reports.glob("*aaaa0005.json")).stem
-    args = f"config={config.source} action=status report_id={target} status=closed note=done actor=ci"
+    target = next(reports.glob("*aaaa0001.json")).stem
+    args = f"config={config.source} action=status report_id={target} status=resolved note=done actor=ci"
     root = Path(__file__).resolve().parents[2]
     env = {**ansible_env, "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}
     checked = subprocess.run(["ansible", "localhost", "-m", "imgops_bugs", "-a", args, "--check", "--diff"],
                              cwd=root, env=env, capture_output=True, text=True, check=False)  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert json.loads((reports / f"{target}.json").read_text())["status"] == "resolved"  # check mode wrote nothing
+    assert json.loads((reports / f"{target}.json").read_text())["status"] == "open"  # check mode wrote nothing
     ran = subprocess.run(["ansible", "localhost", "-m", "imgops_bugs", "-a", args],
                          cwd=root, env=env, capture_output=True, text=True, check=False)  # fmt: skip
     result = json.loads(ran.stdout.split(" => ", 1)[1])
     assert result["changed"] is True and problems(result, "bugs_result") == []
-    assert json.loads((reports / f"{target}.json").read_text())["status"] == "closed"
+    assert json.loads((reports / f"{target}.json").read_text())["status"] == "resolved"
     shown = subprocess.run([*imgops, "bugs", "show", target], capture_output=True, text=True, check=True)
     assert json.loads(shown.stdout)["report"]["status_history"][-1]["actor"] == "ci"
-    bad = subprocess.run([*imgops, "bugs", "status", "../etc", "closed"], capture_output=True, text=True, check=False)
+    bad = subprocess.run([*imgops, "bugs", "status", "../etc", "resolved"], capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and "invalid report id" in bad.stdout
 
 
@@ -284,7 +286,7 @@ def test_the_listing_index_never_serves_a_stale_entry(tmp_path: Path, reports: P
     index = tmp_path / "state" / "bug_reports_index.json"
     assert index.is_file()
     changed = next(reports.glob("*aaaa0002.json"))
-    run_bugs_status(config, changed.stem, "closed")  # rewritten atomically: new inode, new mtime
+    run_bugs_status(config, changed.stem, "resolved")  # rewritten atomically: new inode, new mtime
     next(reports.glob("*aaaa0001.json")).unlink()
     data = json.loads(next(reports.glob("*aaaa0005.json")).read_text())
     data["status"] = "open"  # the server edits a file in place
