@@ -7,6 +7,7 @@ private to the owner (0600/0700) whatever the umask.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import tarfile
 from collections.abc import Iterable
@@ -36,7 +37,12 @@ def retention_cutoff(now: datetime, days: int) -> datetime:
 def write_archive(archive_dir: Path, members: list[tuple[str, bytes, datetime]], now: datetime) -> Path:
     """A gzip tar of ``(name, bytes, mtime)`` members, written atomically and synced before anyone deletes them."""
     archive_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    target = archive_dir / f"bug-reports-{now:%Y%m%dT%H%M%S%fZ}.tar.gz"
+    stem = f"bug-reports-{now:%Y%m%dT%H%M%S%fZ}"
+    target = archive_dir / f"{stem}.tar.gz"
+    for n in itertools.count(1):  # never replace an archive: it may hold reports already deleted
+        if not os.path.lexists(target):
+            break
+        target = archive_dir / f"{stem}-{n}.tar.gz"
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, payload, mtime in members:

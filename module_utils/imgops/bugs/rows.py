@@ -46,7 +46,7 @@ def _column(table: Table, name: str) -> Any:
 
 def _text(value: Any) -> str | None:
     """A TEXT column's value as text (SQLite stores whatever it is given)."""
-    return None if value is None or isinstance(value, str) else str(value)
+    return value if value is None or isinstance(value, str) else str(value)
 
 
 @dataclass(frozen=True)
