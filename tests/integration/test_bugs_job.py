@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tarfile
@@ -295,3 +296,126 @@ def test_the_listing_index_never_serves_a_stale_entry(tmp_path: Path, reports: P
     assert [i for i in ids(listed) if i not in CORRUPT] == ["aaaa0005"]
     index.write_text("{not json", encoding="utf-8")  # a broken cache costs time, not answers
     assert [i for i in ids(run_bugs_list(config, ReportFilter(statuses=("open",)))) if i not in CORRUPT] == ["aaaa0005"]
+
+
+def test_reports_of_every_era_in_sub_folders_go_with_their_screenshot_folders(tmp_path: Path, reports: Path) -> None:
+    nested_dir = reports / "2025" / "10"
+    nested_dir.mkdir(parents=True)
+    nested = write_report(nested_dir, "nest0001", "resolved", 50, "ops@example.com", "Nested and old")
+    (nested_dir / nested.stem).mkdir()
+    (nested_dir / nested.stem / "screenshot.png").write_bytes(b"png")
+    interim = {}
+    for trace, status, age in (("intr0001", "resolved", 60), ("intr0002", "open", 5)):
+        when = NOW - timedelta(days=age)
+        rid = f"bug_{when:%Y%m%d_%H%M%S}_{trace}"
+        (reports / rid).mkdir()
+        (reports / rid / "screenshot.png").write_bytes(b"png")
+        interim[trace] = reports / f"{rid}.json"
+        interim[trace].write_text(json.dumps({
+            "report_id": rid, "trace_id": trace, "submitted_at": when.isoformat(), "submitted_by": "a@example.com",
+            "user_role": "admin", "status": status, "description": "interim", "environment": {}, "clientMeta": {},
+            "appState": {}, "recentLogs": [], "networkEvents": [],
+            "screenshot_path": str(reports / rid / "screenshot.png"), "screenshot_error": None,
+            "updated_at": "2025-11-02T10:00:00.000001Z",
+            "resolution": {"notes": "server side", "commit_sha": "abc123"},
+        }, indent=2) + "\n", encoding="utf-8")  # fmt: skip
+    config = make_config(tmp_path, reports)
+    listed = {row["id"][-8:] for row in run_bugs_list(config).data["reports"]}
+    assert {"nest0001", "intr0001", "intr0002"} <= listed
+
+    run_bugs_status(config, interim["intr0002"].stem, "in_progress", note="on it", actor="dana", now=NOW)
+    after = json.loads(interim["intr0002"].read_text(encoding="utf-8"))
+    assert after["resolution"] == {"notes": "server side", "commit_sha": "abc123"}
+    assert after["screenshot_path"].endswith("screenshot.png") and after["status"] == "in_progress"
+    assert run_bugs_status(config, nested.stem, "open", now=NOW).changed  # found in its sub-folder
+    run_bugs_status(config, nested.stem, "resolved", now=NOW)
+
+    purged = run_bugs_purge(config, now=NOW)
+    assert sorted(a.target[-8:] for a in purged.actions) == ["aaaa0004", "intr0001", "nest0001"]
+    assert purged.summary["screenshot_folders_removed"] == 2
+    assert not nested.exists() and not (nested_dir / nested.stem).exists()
+    assert not interim["intr0001"].exists() and not (reports / interim["intr0001"].stem).exists()
+    assert (reports / interim["intr0002"].stem / "screenshot.png").is_file()  # a kept report keeps its folder
+
+
+HOSTILE = {  # name: (bytes, what the problem says)
+    "bug_deep_00000001.json": (b"[" * 1_000_000 + b"]" * 1_000_000, "nested"),
+    "bug_bigint_0000001.json": (b'{"n": 1' + b"0" * 10_000 + b"}", "too many digits"),
+    "bug_inf_000000001.json": (b'{"status": "open", "description": "x", "ratio": 1e999}', "out of range"),
+    "bug_nan_000000001.json": (b'{"status": "open", "ratio": NaN}', "NaN"),
+    "bug_dupe_00000001.json": (b'{"status": "open", "status": "resolved"}', "duplicate key"),
+}
+
+
+def test_hostile_files_are_one_problem_each_and_never_a_hang(tmp_path: Path, reports: Path) -> None:
+    for name, (payload, _) in HOSTILE.items():
+        (reports / name).write_bytes(payload)
+    os.mkfifo(reports / "bug_fifo_00000001.json")
+    (reports / "bug_link_00000001.json").symlink_to(next(reports.glob("*aaaa0001.json")))
+    config = make_config(tmp_path, reports)
+    imgops = [sys.executable, "-m", "imgops.cli", "--config", str(config.source), "--json", "bugs", "list"]
+    listed = json.loads(subprocess.run(imgops, capture_output=True, text=True, check=True, timeout=60).stdout)
+    assert problems(listed, "bugs_result") == []
+    corrupt = {row["id"]: row["corrupt"] for row in listed["reports"] if row["status"] == "corrupt"}
+    for name, (_, reason) in HOSTILE.items():
+        assert reason in corrupt[name.removesuffix(".json")], name
+    assert "FIFO" in corrupt["bug_fifo_00000001"] and "symlink" in corrupt["bug_link_00000001"]
+    assert len([r for r in listed["reports"] if r["status"] != "corrupt"]) == 6  # the others still list
+    with pytest.raises(InputError, match="corrupt"):
+        run_bugs_show(config, "bug_fifo_00000001")
+    with pytest.raises(InputError, match="out of range"):
+        run_bugs_status(config, "bug_inf_000000001", "resolved")
+    run_bugs_purge(make_config(tmp_path, reports, expire_statuses=["*"]), now=NOW + timedelta(days=999))
+    assert sorted(p.name for p in reports.iterdir()) == sorted([*HOSTILE, "bug_fifo_00000001.json",
+                                                                 "bug_link_00000001.json", *CORRUPT_NAMES])  # fmt: skip
+
+
+CORRUPT_NAMES = ["bug_20251119_000000_deadbeef.json", "bug_20251119_000001_00000000.json",
+                 "bug_20251119_000002_latin111.json"]  # fmt: skip
+
+
+def test_rewrites_keep_numbers_exactly_as_written(tmp_path: Path, reports: Path) -> None:
+    path = reports / "bug_20251101_000000_numbers1.json"
+    original = ('{\n  "report_id": "bug_20251101_000000_numbers1",\n  "status": "open",\n  "description": "n",\n'
+                '  "submitted_at": "2025-11-01T00:00:00+00:00",\n  "metrics": {"a": 1e5, "b": 0.10, "c": 1.5E-7, '
+                '"d": -0.0, "e": 12345678901234567890123, "f": 2.50e+3, "g": [1.0, 100]}\n}\n')  # fmt: skip
+    path.write_text(original, encoding="utf-8")
+    run_bugs_status(make_config(tmp_path, reports), path.stem, "resolved", actor="a", now=NOW)
+    text = path.read_text(encoding="utf-8")
+    for number in ("1e5", "0.10", "1.5E-7", "-0.0", "12345678901234567890123", "2.50e+3", "1.0", "100"):
+        assert f" {number}" in text or f"[{number}" in text, number
+    assert "Infinity" not in text and "NaN" not in text
+    assert json.loads(text)["status"] == "resolved"
+
+
+def test_text_views_escape_control_characters_and_files_with_personal_data_are_private(
+    tmp_path: Path, reports: Path
+) -> None:
+    from imgops.presentation.bugs import render_escaped, render_table
+
+    evil = reports / "bug_20251118_000000_\x1b[2Jevil.json"
+    hostile = {
+        "report_id": "x",
+        "status": "resolved",
+        "submitted_at": "2025-09-01T00:00:00+00:00",
+        "submitted_by": "a\x1b]0;pwned\x07@example.com",
+        "description": "ok\nbug_fake  open  forged\x1b[31m\u202e",
+    }
+    evil.write_text(json.dumps(hostile), encoding="utf-8")  # fmt: skip
+    config = make_config(tmp_path, reports)
+    old = os.umask(0)
+    try:
+        listed = run_bugs_list(config)
+        purged = run_bugs_purge(replace(config, bugs=replace(config.bugs, archive_dir=tmp_path / "archive")), now=NOW)
+    finally:
+        os.umask(old)
+    table = render_table(listed.to_output())
+    assert "\x1b" not in table and "\x07" not in table and "\u202e" not in table
+    assert len(table.splitlines()) == 1 + 10 + 1  # header, ten reports, counts: no forged row
+    assert "ok\\nbug_fake" in table and "\\x1b[2Jevil" in table
+    purge_text = render_escaped(purged.to_output())
+    assert "\x1b" not in purge_text and "\\x1b[2Jevil" in purge_text
+    assert any(r["description"].startswith("ok\nbug_fake") for r in listed.data["reports"])  # JSON: the text as is
+    assert stat.S_IMODE((tmp_path / "state" / "bug_reports_index.json").stat().st_mode) == 0o600
+    [archive] = (tmp_path / "archive").glob("*.tar.gz")
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
