@@ -189,8 +189,11 @@ FLIPPER = textwrap.dedent("""
 def test_kill_9_during_rewrites_never_tears_the_file(tmp_path: Path, reports: Path) -> None:
     config = make_config(tmp_path, reports)
     path = next(reports.glob("*aaaa0001.json"))
-    for delay in (0.3, 0.45, 0.6, 0.75):
+    for delay in (0.0, 0.05, 0.15, 0.3):
         child = subprocess.Popen([sys.executable, "-c", FLIPPER, str(config.source), path.stem])
+        before, deadline = path.stat().st_ino, time.monotonic() + 60
+        while path.stat().st_ino == before and time.monotonic() < deadline:  # rewriting has begun, however busy
+            time.sleep(0.01)
         time.sleep(delay)
         child.send_signal(signal.SIGKILL)
         child.wait()

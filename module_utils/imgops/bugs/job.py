@@ -23,7 +23,7 @@ from ..metrics import Metric, records_metrics
 from ..result import JobResult
 from . import jsontext
 from .index import list_entries
-from .query import Listed, ReportFilter, select
+from .query import ReportFilter, select
 from .retention import expires, remove_screenshot_folder, retention_cutoff, write_archive
 from .status import changed_report, serialise_like
 from .store import STATUSES, ReportFile, check_report_id, load_reports, read_report, report_path
@@ -81,7 +81,7 @@ def run_bugs_list(
     with _reports_table(config) as database:
         if database is None:
             folder = _folder(config)
-            reports: Sequence[Listed] = list_entries(folder, config.state_dir)
+            reports: Sequence[Any] = list_entries(folder, config.state_dir)
             backend, where = FILES, str(folder)
         else:
             from .rows import list_rows
@@ -95,7 +95,7 @@ def run_bugs_list(
     for report in page:
         if getattr(report, "contract_problem", None):
             result.notice(f"report {report.report_id} does not match the bug report contract: "
-                          f"{report.contract_problem}", file=str(report.path))  # type: ignore[attr-defined]  # fmt: skip
+                          f"{report.contract_problem}", file=str(report.path))  # fmt: skip
     result.summary = {
         "action": "list",
         "backend": backend,
@@ -106,7 +106,7 @@ def run_bugs_list(
         "corrupt": corrupt,
         "by_status": dict(sorted(Counter(r.status or "-" for r in reports if r.corrupt is None).items())),
     }
-    result.data = {"reports": [report.row() for report in page]}  # type: ignore[attr-defined]
+    result.data = {"reports": [report.row() for report in page]}
     return result
 
 
