@@ -201,6 +201,18 @@ def test_kill_9_during_rewrites_never_tears_the_file(tmp_path: Path, reports: Pa
         assert data["status"] in ("open", "resolved")
         assert problems(data, "bug_report_file") == []
     assert len(data["status_history"]) >= 1
+    # what killed rewrites leave is cleaned by the next purge once it is an hour old; anything else stays
+    young = reports / f".{path.name}.young123.tmp"
+    foreign = reports / ".someone_elses.tmp"
+    for made in (reports / f".{path.name}.abcd1234.tmp", young, foreign):
+        made.write_text("{", encoding="utf-8")
+    old = time.time() - 7200
+    for leftover in reports.glob(".*.tmp"):
+        if leftover != young:
+            os.utime(leftover, (old, old))
+    purged = run_bugs_purge(config, now=datetime.now(UTC))
+    assert purged.summary["stale_temporaries"] >= 1
+    assert sorted(p.name for p in reports.glob(".*")) == sorted([young.name, foreign.name])
 
 
 def test_ids_cannot_leave_the_folder(tmp_path: Path, reports: Path) -> None:

@@ -24,7 +24,14 @@ from ..result import JobResult
 from . import jsontext
 from .index import list_entries
 from .query import ReportFilter, select
-from .retention import expires, remove_screenshot_folder, retention_cutoff, write_archive
+from .retention import (
+    expires,
+    remove_screenshot_folder,
+    remove_stale_temporaries,
+    retention_cutoff,
+    stale_temporaries,
+    write_archive,
+)
 from .status import changed_report, serialise_like
 from .store import STATUSES, ReportFile, check_report_id, load_reports, read_report, report_path
 
@@ -220,7 +227,8 @@ def run_bugs_purge(config: Config, *, dry_run: bool = False, now: datetime | Non
     result = JobResult(job=JOB, dry_run=dry_run)
     result.summary = {"action": "purge", "backend": FILES, "folder": None, "retention_days": days,
                       "expire_statuses": statuses, "examined": 0, "expired": 0, "expired_bytes": 0, "kept": 0,
-                      "corrupt": 0, "screenshot_folders_removed": 0, "archive": None}  # fmt: skip
+                      "corrupt": 0, "screenshot_folders_removed": 0, "stale_temporaries": 0,
+                      "archive": None}  # fmt: skip
     now = now or datetime.now(UTC)
     with _reports_table(config) as database:
         if days == 0:
@@ -232,8 +240,26 @@ def run_bugs_purge(config: Config, *, dry_run: bool = False, now: datetime | Non
                 still_open, expired = _purge_files(config, result, statuses, now, dry_run)
             else:
                 still_open, expired = _purge_rows(config, database, result, statuses, now, dry_run)
+            _clean_temporaries(config, result, now, dry_run, report_files=database is None)
     result.metrics["imgops_bugs"] = _metrics(still_open, expired)
     return result
+
+
+def _clean_temporaries(config: Config, result: JobResult, now: datetime, dry_run: bool, *,
+                       report_files: bool) -> None:  # fmt: skip
+    """Remove what a killed run of this job left: temporaries of report rewrites, archives and the index."""
+    places = [(config.state_dir, False)]
+    if config.bugs.archive_dir:
+        places.append((config.bugs.archive_dir, False))
+    if report_files:
+        places.append((_folder(config), True))
+    for root, recursive in places:
+        stale = stale_temporaries(root, now, recursive=recursive)
+        for path in stale:
+            result.act("remove_temporary", str(path))
+        result.summary["stale_temporaries"] += len(stale)
+        if stale and not dry_run:
+            remove_stale_temporaries(root, stale)
 
 
 def _plan(result: JobResult, reports: Sequence[Any], statuses: list[str], now: datetime) -> list[Any]:

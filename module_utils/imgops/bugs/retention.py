@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import re
 import tarfile
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -75,3 +76,41 @@ def remove_screenshot_folder(root: Path, folder: Path) -> int:
     if not target.is_dir():
         raise SafetyError(f"refused {folder}: not a folder", path=str(folder), reason="not_a_folder")
     return remove_confined(confine(target, root)).entries
+
+
+# fs.atomic's temporaries of the files this job writes: ``.<name>.<random>.tmp``.
+_TEMPORARY = re.compile(r"^\.(bug_.+\.json|bug-reports-.+\.tar\.gz|bug_reports_index\.json)\.[a-z0-9_]+\.tmp$")
+STALE_AFTER = timedelta(hours=1)
+
+
+def stale_temporaries(folder: Path, now: datetime, *, recursive: bool) -> list[Path]:
+    """Temporaries of this job's atomic writes that a killed run left in ``folder``, older than an hour
+    (a younger one may belong to a write in progress elsewhere). Regular files only, symlinks never."""
+    found: list[Path] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            with os.scandir(current) as scan:
+                entries = list(scan)
+        except OSError:
+            continue
+        for entry in entries:
+            if recursive and entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                pending.append(Path(entry.path))
+            elif _TEMPORARY.match(entry.name) and entry.is_file(follow_symlinks=False):
+                try:
+                    mtime = datetime.fromtimestamp(entry.stat(follow_symlinks=False).st_mtime, now.tzinfo)
+                except FileNotFoundError:
+                    continue
+                if now - mtime > STALE_AFTER:
+                    found.append(Path(entry.path))
+    return sorted(found)
+
+
+def remove_stale_temporaries(root: Path, stale: list[Path]) -> int:
+    """Remove ``stale`` (each confined to ``root``); how many went."""
+    removed = 0
+    for path in stale:
+        removed += bool(remove_confined(confine(path, root)).entries)
+    return removed

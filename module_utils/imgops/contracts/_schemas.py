@@ -977,7 +977,28 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                              'their '
                                                                                                                              'reports.',
                                                                                                               'minimum': 0,
-                                                                                                              'type': 'integer'}},
+                                                                                                              'type': 'integer'},
+                                                                               'stale_temporaries': {'description': 'Temporary '
+                                                                                                                    'files '
+                                                                                                                    'of '
+                                                                                                                    'this '
+                                                                                                                    "job's "
+                                                                                                                    'atomic '
+                                                                                                                    'writes '
+                                                                                                                    'that '
+                                                                                                                    'a '
+                                                                                                                    'killed '
+                                                                                                                    'run '
+                                                                                                                    'left '
+                                                                                                                    '(older '
+                                                                                                                    'than '
+                                                                                                                    'an '
+                                                                                                                    'hour), '
+                                                                                                                    'removed '
+                                                                                                                    '(`remove_temporary` '
+                                                                                                                    'actions).',
+                                                                                                     'minimum': 0,
+                                                                                                     'type': 'integer'}},
                                                                 'required': ['folder',
                                                                              'retention_days',
                                                                              'expire_statuses',
@@ -987,6 +1008,7 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                              'kept',
                                                                              'corrupt',
                                                                              'screenshot_folders_removed',
+                                                                             'stale_temporaries',
                                                                              'archive']}}],
                                             'description': 'What the action did; the keys depend '
                                                            'on `action`.',
