@@ -81,9 +81,11 @@ summary:
   type: dict
   sample: {"action": "purge", "backend": "files", "folder": "/mnt/storage/imagineer/bug_reports",
            "retention_days": 30, "expire_statuses": ["resolved"], "examined": 8, "expired": 2,
-           "expired_bytes": 41230, "kept": 6, "corrupt": 1, "screenshot_folders_removed": 1, "archive": null}
+           "expired_bytes": 41230, "kept": 6, "corrupt": 1, "screenshot_folders_removed": 1,
+           "stale_temporaries": 0, "archive": null}
 actions:
-  description: Each status change (set_status), expired report (expire) and archive written (archive).
+  description: Each status change (set_status), expired report (expire), archive written (archive) and
+    stale temporary file removed (remove_temporary).
   returned: always
   type: list
   elements: dict
