@@ -63,7 +63,7 @@ def list_entries(folder: Path, state_dir: Path) -> list[ReportEntry]:
             entries.append(entry)
             fresh[name] = cached
         else:
-            entry = ReportEntry.from_file(folder, read_report(path))
+            entry = ReportEntry.from_file(read_report(path), folder)
             entries.append(entry)
             fresh[name] = [key, entry.cacheable()]
             parsed += 1

@@ -94,7 +94,9 @@ class ReportEntry:
         return PurePosixPath(self.name).name.removesuffix(".json")
 
     @classmethod
-    def from_file(cls, folder: Path, report: ReportFile) -> ReportEntry:
+    def from_file(cls, report: ReportFile, folder: Path | None = None) -> ReportEntry:
+        """The entry of ``report``, named by its path in ``folder`` (default: the file's own folder)."""
+        folder = report.path.parent if folder is None else folder
         data = report.data or {}
         found = problems(report.data, "bug_report_file") if report.data is not None else []
         submitted_by = data.get("submitted_by")
