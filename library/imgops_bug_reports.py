@@ -24,7 +24,7 @@ options:
   status:
     description: The new status. Required with C(action=status).
     type: str
-    choices: [open, in_progress, resolved, closed]
+    choices: [open, in_progress, resolved]
   note:
     description: A note for the history entry.
     type: str
@@ -37,7 +37,7 @@ author: imgops developers
 """
 
 EXAMPLES = r"""
-- name: Expire old resolved and closed reports (write imgops_bugs in new playbooks)
+- name: Expire old resolved reports (write imgops_bugs in new playbooks)
   imgops_bug_reports:
     action: purge
 """

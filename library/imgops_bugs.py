@@ -7,12 +7,17 @@ DOCUMENTATION = r"""
 module: imgops_bugs
 short_description: Change bug report statuses and expire old reports
 description:
-  - C(action=status) moves one report to a status, appending to its C(status_history) and setting
-    C(updated_at); the file is rewritten atomically with every other field and the key order kept.
-    The same status again changes nothing.
+  - Works on the rows of the server's C(bug_reports) table where a database is configured and has it,
+    else on the report files (C(bug_*.json), recursively) under C(paths.bug_reports_dir); the summary's
+    C(backend) says which.
+  - C(action=status) moves one report to one of the server's statuses. A row gets the note in
+    C(resolution_notes), the actor in C(resolution_actor_id), a C(status_changed) event appended to
+    C(events) and C(updated_at); a file gets a C(status_history) entry and C(updated_at), rewritten
+    atomically with every other field, number and the key order kept. The same status again changes nothing.
   - C(action=purge) deletes reports older than C(retention.bug_reports_days) whose status expires
-    (C(bugs.expire_statuses), default resolved and closed), archiving them first into a gzip tar when
-    C(bugs.archive_dir) is set. Corrupt files are reported and never deleted.
+    (C(bugs.expire_statuses), default resolved only) with their screenshot folders C(<report_id>/),
+    archiving them first into a gzip tar (mode 0600) when C(bugs.archive_dir) is set. Corrupt reports
+    are reported and never deleted.
   - Check mode computes the same actions and writes nothing; diff mode shows the status before and after.
 options:
   action:
@@ -26,7 +31,7 @@ options:
   status:
     description: The new status. Required with C(action=status).
     type: str
-    choices: [open, in_progress, resolved, closed]
+    choices: [open, in_progress, resolved]
   note:
     description: A note for the history entry.
     type: str
@@ -47,7 +52,7 @@ EXAMPLES = r"""
     note: fixed in 2.4.1
     actor: "{{ lookup('env', 'USER') }}"
 
-- name: Expire old resolved and closed reports
+- name: Expire old resolved reports
   imgops_bugs:
     action: purge
 """
@@ -69,20 +74,23 @@ dry_run:
   type: bool
   sample: false
 summary:
-  description: For status, the report and its status before and after; for purge, the counts
-    examined, expired, kept and corrupt, the bytes expired and the archive written.
+  description: The backend (database or files); for status, the report and its status before and
+    after; for purge, the counts examined, expired, kept and corrupt, the bytes expired, the screenshot
+    folders removed and the archive written.
   returned: always
   type: dict
-  sample: {"action": "purge", "folder": "/mnt/storage/imagineer/bug_reports", "retention_days": 30,
-           "expire_statuses": ["resolved", "closed"], "examined": 8, "expired": 2, "expired_bytes": 41230,
-           "kept": 6, "corrupt": 1, "archive": null}
+  sample: {"action": "purge", "backend": "files", "folder": "/mnt/storage/imagineer/bug_reports",
+           "retention_days": 30, "expire_statuses": ["resolved"], "examined": 8, "expired": 2,
+           "expired_bytes": 41230, "kept": 6, "corrupt": 1, "screenshot_folders_removed": 1,
+           "stale_temporaries": 0, "archive": null}
 actions:
-  description: Each status change (set_status), expired report (expire) and archive written (archive).
+  description: Each status change (set_status), expired report (expire), archive written (archive) and
+    stale temporary file removed (remove_temporary).
   returned: always
   type: list
   elements: dict
   sample: [{"kind": "expire", "target": "bug_20250901_101010_a1b2c3d4",
-            "detail": {"status": "closed", "submitted_at": "2025-09-01T10:10:10+00:00", "size": 20311}}]
+            "detail": {"status": "resolved", "submitted_at": "2025-09-01T10:10:10+00:00", "size": 20311}}]
 errors:
   description: Problems that failed the job.
   returned: always
@@ -96,7 +104,8 @@ notices:
   elements: dict
   sample: [{"message": "corrupt report file bug_x.json: empty file", "file": "/mnt/storage/bug_reports/bug_x.json"}]
 diff:
-  description: The report's status and number of history entries before and after.
+  description: The report's status before and after, with the number of history entries (files) or the
+    resolution notes (rows).
   returned: when a status changes
   type: dict
   sample: {"before": {"status": "open", "history_entries": 0}, "after": {"status": "resolved", "history_entries": 1}}

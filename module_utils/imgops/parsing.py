@@ -12,6 +12,7 @@ Every failure is ``error`` (default InputError) naming the file and the reason, 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -55,10 +56,15 @@ def load_json(
     *,
     max_depth: int = MAX_DEPTH,
     error: type[ImgopsError] = InputError,
+    parse_float: Callable[[str], Any] | None = None,
 ) -> Any:
-    """Parse JSON text from ``where`` (a file name for messages) within the limits above."""
+    """Parse JSON text from ``where`` (a file name for messages) within the limits above.
+
+    ``parse_float`` as for ``json.loads``; a ValueError it raises is a problem of the file."""
     try:
-        data = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
+        data = json.loads(
+            text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates, parse_float=parse_float
+        )
     except RecursionError:
         raise error(f"{where}: invalid JSON: nested too deeply", file=where) from None
     except (ValueError, UnicodeDecodeError) as exc:

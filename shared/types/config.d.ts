@@ -134,7 +134,10 @@ export interface Config {
     clear_missing?: boolean;
   };
   bugs?: {
-    expire_statuses?: ("open" | "in_progress" | "resolved" | "closed" | "*")[];
+    /**
+     * Statuses whose reports expire after retention.bug_reports_days: the server's (open, in_progress, resolved), any other status older reports hold (e.g. closed), or * for every status. Only resolved by default.
+     */
+    expire_statuses?: string[];
     archive_dir?: Path;
   };
 }

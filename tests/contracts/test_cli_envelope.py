@@ -65,7 +65,8 @@ def job_failure_config(tmp_path: Path, job: str) -> tuple[Path, str]:
     (tmp_path / "sets_dir" / "config.yaml").write_text("{}\n", encoding="utf-8")
     settings: dict[str, Any] = {"database_url": UNREACHABLE, "paths": paths}
     words = "cannot connect"
-    if job == "bugs":
+    if job == "bugs":  # without a database the reports are files, and their folder is missing
+        del settings["database_url"]
         words = "does not exist"
     elif job == "disk":
         settings["disk"] = {"targets": [{"path": str(tmp_path / "gone"), "label": "gone"}]}

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 import yaml
-from imgops_testing.server_ddl import VARIANTS, create_server_schema, upgrade_server_schema
 from sqlalchemy import MetaData, Table, create_engine, insert, inspect, select, text
 
 from imgops.config import load_config
 from imgops.contracts import problems
 from imgops.sets import run_sets
+from imgops_testing.server_ddl import VARIANTS, create_server_schema, upgrade_server_schema
 
 CARDS = [{"value": "Ace", "suit": "Hearts"}, {"value": "König", "suit": "Spades, black"}]
 SIGNS = [{"sign": "Aries"}, {"sign": "Taurus"}]

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
-from imgops_testing.server_ddl import create_server_schema
 from sqlalchemy import MetaData, Table, create_engine, select
 
 from imgops.contracts import problems
+from imgops_testing.server_ddl import create_server_schema
 
 SECRET = "SECRET-LINE-root:x:0:0"
 

@@ -34,15 +34,23 @@ def test_each_kind_of_broken_file_is_corrupt_with_its_reason(tmp_path: Path) -> 
         "bug_latin1.json": '{"description": "caf\xe9"}'.encode("latin-1"),
         "bug_list.json": b"[1, 2]",
     }
+    cases["bug_deep.json"] = b"[" * 100_000 + b"]" * 100_000
+    cases["bug_inf.json"] = b'{"ratio": 1e999}'
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
+    os.mkfifo(tmp_path / "bug_fifo.json")  # opened without blocking, never read
+    (tmp_path / "bug_link.json").symlink_to(tmp_path / "bug_list.json")
     corrupt = {report.path.name: report.corrupt for report in load_reports(tmp_path)}
     assert corrupt == {
         "bug_blank.json": "empty file",
+        "bug_deep.json": "invalid JSON: nested too deeply",
         "bug_empty.json": "empty file",
+        "bug_fifo.json": "is a FIFO, not a regular file",
+        "bug_inf.json": "invalid JSON: a number is out of range (not finite as a float)",
         "bug_latin1.json": "not UTF-8 (byte 20)",
+        "bug_link.json": "is a symlink; symlinks are never followed",
         "bug_list.json": "not a JSON object (list)",
-        "bug_truncated.json": "invalid JSON: Unterminated string starting at at line 1",
+        "bug_truncated.json": "invalid JSON: Unterminated string starting at: line 1 column 15 (char 14)",
     }
 
 
@@ -77,21 +85,30 @@ def test_a_listing_row_shortens_the_description_and_marks_what_is_off_contract(t
     (tmp_path / "bug_long.json").write_text(
         json.dumps(receipt("bug_long", description="x" * 100, status="lost")), encoding="utf-8"
     )
+    (tmp_path / "bug_odd.json").write_text(json.dumps(receipt("bug_odd", trace_id=7)), encoding="utf-8")
     (tmp_path / "bug_broken.json").write_bytes(b"{")
     entries = {entry.report_id: entry for entry in map(ReportEntry.from_file, load_reports(tmp_path))}
     long_row = entries["bug_long"].row()
     assert long_row["description"] == "x" * 59 + "…" and long_row["status"] == "lost"
-    assert entries["bug_long"].contract_problem is not None and "lost" in entries["bug_long"].contract_problem
+    assert entries["bug_long"].contract_problem is None  # any status a report holds is read as it is
+    assert entries["bug_odd"].contract_problem is not None and "trace_id" in entries["bug_odd"].contract_problem
     broken_row = entries["bug_broken"].row()
     assert broken_row["status"] == "corrupt" and broken_row["corrupt"].startswith("invalid JSON")
 
 
-def test_only_report_files_directly_in_the_folder_are_listed(tmp_path: Path) -> None:
-    for name in ("bug_b.json", "bug_a.json", ".bug_c.json.tmp", ".bug_d.json", "notes.txt"):
+def test_report_files_are_found_by_the_servers_pattern_in_sub_folders(tmp_path: Path) -> None:
+    for name in ("bug_b.json", "bug_a.json", ".bug_c.json.tmp", ".bug_d.json", "notes.txt", "other.json"):
         (tmp_path / name).write_text("{}", encoding="utf-8")
     (tmp_path / "archive.json").mkdir()
-    (tmp_path / "bug_link.json").symlink_to(tmp_path / "bug_a.json")
-    assert [p.name for p in report_paths(tmp_path)] == ["bug_a.json", "bug_b.json"]
+    (tmp_path / "2025" / "11").mkdir(parents=True)
+    (tmp_path / "2025" / "11" / "bug_e.json").write_text("{}", encoding="utf-8")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "bug_f.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "linked").symlink_to(tmp_path / "2025", target_is_directory=True)  # never entered
+    (tmp_path / "bug_link.json").symlink_to(tmp_path / "bug_a.json")  # listed, then read as a problem
+    found = [p.relative_to(tmp_path).as_posix() for p in report_paths(tmp_path)]
+    assert found == ["2025/11/bug_e.json", "bug_a.json", "bug_b.json", "bug_link.json"]
+    assert report_path(tmp_path, "bug_e") == tmp_path / "2025" / "11" / "bug_e.json"
     with pytest.raises(InputError, match="does not exist"):
         report_paths(tmp_path / "absent")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..bugs.store import STATUSES
-from ..presentation.bugs import render_report, render_table
+from ..presentation.bugs import render_escaped, render_report, render_table
 from .view import View
 
 if TYPE_CHECKING:
@@ -24,12 +24,20 @@ def _moment(text: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
+def _status_word(text: str) -> str:
+    """A status to filter on: the server's, or any other word an older report may hold."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a status cannot be empty")
+    return text
+
+
 def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
     parser = jobs.add_parser("bugs", parents=[shared], help="list, triage, resolve and expire bug reports")
     actions = parser.add_subparsers(dest="bugs_action", metavar="<action>", required=True)
 
     listing = actions.add_parser("list", parents=[shared], help="reports, newest first")
-    listing.add_argument("--status", action="append", choices=STATUSES, help="repeat for several")
+    listing.add_argument("--status", action="append", type=_status_word,
+                         help=f"{', '.join(STATUSES)} or any status a report holds; repeat for several")  # fmt: skip
     listing.add_argument("--since", type=_moment, help="submitted at or after (date or ISO time)")
     listing.add_argument("--until", type=_moment, help="submitted at or before (date or ISO time)")
     listing.add_argument("--submitter", help="submitted_by, case-insensitive")
@@ -47,10 +55,10 @@ def add_parser(jobs: argparse._SubParsersAction, shared: argparse.ArgumentParser
     status.add_argument("status", choices=STATUSES)
     status.add_argument("--note")
     status.add_argument("--actor", default="imgops")
-    status.set_defaults(handler=_status)
+    status.set_defaults(handler=_status, view=View(render_escaped))
 
     purge = actions.add_parser("purge", parents=[shared], help="expire old reports (retention.bug_reports_days)")
-    purge.set_defaults(handler=_purge)
+    purge.set_defaults(handler=_purge, view=View(render_escaped))
 
 
 def _list(args: argparse.Namespace, config: Config) -> JobResult:

@@ -503,18 +503,23 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                   'title': 'Album detail (server)',
                   'type': 'object'},
  'bug_report_file': {'$defs': {'status': {'description': 'open, in_progress, resolved (the '
-                                                         "server's HEAD vocabulary) or closed "
-                                                         '(imgops).',
-                                          'enum': ['open', 'in_progress', 'resolved', 'closed']}},
+                                                         "server's vocabulary, the only ones "
+                                                         'imgops writes); older files may hold '
+                                                         'another status (e.g. closed), which is '
+                                                         'still read.',
+                                          'minLength': 1,
+                                          'type': 'string'}},
                      '$id': 'urn:imgops:schema:bug_report_file',
                      '$schema': 'https://json-schema.org/draft/2020-12/schema',
-                     'description': "imgops' own view of a seed-era bug report file "
-                                    '`<bug_reports_dir>/bug_<YYYYMMDD_HHMMSS>_<trace8>.json` as '
-                                    'the server wrote it (SERVER_FACTS 5.6), with the '
-                                    "`status_history` and `updated_at` imgops' bugs job appends. "
-                                    'The bugs job checks reports against it. Fields the server '
-                                    "adds later are allowed. Not the server's submission receipt "
-                                    '(that is bug_report_receipt).',
+                     'description': "imgops' own view of a bug report file "
+                                    '`<bug_reports_dir>/**/bug_<YYYYMMDD_HHMMSS>_<trace8>.json` as '
+                                    'the server wrote it before reports moved into the bug_reports '
+                                    "table (SERVER_FACTS 5.6: the seed keys, and the interim era's "
+                                    'screenshot_path, screenshot_error, updated_at and '
+                                    "resolution{}), with the `status_history` imgops' bugs job "
+                                    'appends. The bugs job checks reports against it. Fields the '
+                                    "server adds later are allowed. Not the server's submission "
+                                    'receipt (that is bug_report_receipt).',
                      'properties': {'appState': {'description': "The frontend's state, free-form, "
                                                                 'verbatim.',
                                                  'type': 'object'},
@@ -541,10 +546,25 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                  'without `.json`.',
                                                   'pattern': '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
                                                   'type': 'string'},
+                                    'resolution': {'description': "Interim era: what the server's "
+                                                                  'PATCH stored (`notes`, '
+                                                                  '`commit_sha`, ...); kept as it '
+                                                                  'is.',
+                                                   'type': 'object'},
+                                    'screenshot_error': {'description': 'Interim era: why no '
+                                                                        'screenshot was saved.',
+                                                         'type': ['string', 'null']},
+                                    'screenshot_path': {'description': 'Interim era: '
+                                                                       '`<storage>/<report_id>/screenshot.png`, '
+                                                                       'absolute; the folder goes '
+                                                                       'with the report when it '
+                                                                       'expires.',
+                                                        'type': ['string', 'null']},
                                     'status': {'$ref': '#/$defs/status',
                                                'description': 'open when submitted; then moved by '
                                                               "imgops' bugs job or the server's "
-                                                              'PATCH.'},
+                                                              'PATCH. imgops writes only the '
+                                                              "server's statuses but reads any."},
                                     'status_history': {'description': 'Status changes imgops made, '
                                                                       'oldest first.',
                                                        'items': {'additionalProperties': False,
@@ -600,7 +620,10 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                     'trace_id': {'description': "The client's X-Trace-Id or a "
                                                                 'uuid4 string the server made.',
                                                  'type': 'string'},
-                                    'updated_at': {'description': 'When the status last changed.',
+                                    'updated_at': {'description': 'When the status last changed '
+                                                                  '(UTC ISO with `Z`, as the '
+                                                                  "server's PATCH and imgops write "
+                                                                  'it).',
                                                    'format': 'date-time',
                                                    'type': 'string'},
                                     'user_role': {'description': 'Role of the submitter.',
@@ -673,15 +696,21 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                  '$schema': 'https://json-schema.org/draft/2020-12/schema',
                  'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
                  'description': 'Result of `imgops bugs list|show|status|purge` and of the '
-                                'imgops_bugs module. `list` adds `reports`, `show` adds `report`.',
+                                "imgops_bugs module, on report files or on the server's "
+                                '`bug_reports` rows (summary `backend`). `list` adds `reports`, '
+                                '`show` adds `report`.',
                  'properties': {'job': {'const': 'bugs', 'description': "The job's name."},
-                                'report': {'$ref': 'urn:imgops:schema:bug_report_file',
-                                           'description': '`show`: the whole report as stored.'},
+                                'report': {'description': '`show`: the whole report: a file as '
+                                                          'stored (bug_report_file), or a row as '
+                                                          "the server's "
+                                                          'BugReport.to_dict(include_context=True) '
+                                                          'gives it (SERVER_FACTS 7.6).',
+                                           'type': 'object'},
                                 'reports': {'description': '`list`: one row per matched report, '
                                                            'newest first.',
                                             'items': {'properties': {'corrupt': {'description': 'Why '
                                                                                                 'the '
-                                                                                                'file '
+                                                                                                'report '
                                                                                                 'could '
                                                                                                 'not '
                                                                                                 'be '
@@ -697,30 +726,54 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                            '(file '
                                                                                            'name '
                                                                                            'without '
-                                                                                           '`.json`).',
+                                                                                           '`.json`, '
+                                                                                           'or the '
+                                                                                           "row's "
+                                                                                           'report_id).',
                                                                             'type': 'string'},
                                                                      'size': {'description': 'File '
                                                                                              'size '
                                                                                              'in '
-                                                                                             'bytes.',
+                                                                                             'bytes '
+                                                                                             '(for '
+                                                                                             'rows: '
+                                                                                             'characters '
+                                                                                             'of '
+                                                                                             'the '
+                                                                                             'text '
+                                                                                             'columns).',
                                                                               'minimum': 0,
                                                                               'type': 'integer'},
                                                                      'status': {'description': 'The '
                                                                                                "report's "
-                                                                                               'status, '
+                                                                                               'status '
+                                                                                               '(the '
+                                                                                               "server's "
+                                                                                               'or '
+                                                                                               'any '
+                                                                                               'other '
+                                                                                               'it '
+                                                                                               'holds), '
+                                                                                               '`-` '
+                                                                                               'when '
+                                                                                               'it '
+                                                                                               'has '
+                                                                                               'none, '
                                                                                                'or '
                                                                                                '`corrupt`.',
-                                                                                'enum': ['open',
-                                                                                         'in_progress',
-                                                                                         'resolved',
-                                                                                         'closed',
-                                                                                         'corrupt']},
+                                                                                'type': 'string'},
                                                                      'submitted_at': {'description': 'When '
                                                                                                      'it '
                                                                                                      'was '
-                                                                                                     'submitted.',
-                                                                                      'format': 'date-time',
-                                                                                      'type': 'string'},
+                                                                                                     'submitted '
+                                                                                                     '(UTC), '
+                                                                                                     'null '
+                                                                                                     'for '
+                                                                                                     'a '
+                                                                                                     'corrupt '
+                                                                                                     'row.',
+                                                                                      'type': ['string',
+                                                                                               'null']},
                                                                      'submitted_by': {'description': 'Who '
                                                                                                      'submitted '
                                                                                                      'it.',
@@ -736,10 +789,15 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                             'type': 'array'},
                                 'summary': {'allOf': [{'if': {'properties': {'action': {'const': 'list'}}},
                                                        'then': {'properties': {'by_status': {'additionalProperties': {'type': 'integer'},
-                                                                                             'description': 'Matched '
+                                                                                             'description': 'Readable '
                                                                                                             'reports '
                                                                                                             'per '
-                                                                                                            'status.',
+                                                                                                            'status '
+                                                                                                            '(any '
+                                                                                                            'status '
+                                                                                                            'a '
+                                                                                                            'report '
+                                                                                                            'holds).',
                                                                                              'type': 'object'},
                                                                                'corrupt': {'description': 'Files '
                                                                                                           'that '
@@ -748,9 +806,29 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                           'a '
                                                                                                           'readable '
                                                                                                           'JSON '
-                                                                                                          'report.',
+                                                                                                          'report '
+                                                                                                          '(or '
+                                                                                                          'not '
+                                                                                                          'a '
+                                                                                                          'regular '
+                                                                                                          'file), '
+                                                                                                          'rows '
+                                                                                                          'whose '
+                                                                                                          'submitted_at '
+                                                                                                          'is '
+                                                                                                          'no '
+                                                                                                          'timestamp.',
                                                                                            'minimum': 0,
                                                                                            'type': 'integer'},
+                                                                               'folder': {'description': 'The '
+                                                                                                         'report '
+                                                                                                         'folder '
+                                                                                                         '(files), '
+                                                                                                         'or '
+                                                                                                         'null '
+                                                                                                         '(database).',
+                                                                                          'type': ['string',
+                                                                                                   'null']},
                                                                                'matched': {'description': 'Reports '
                                                                                                           'matching '
                                                                                                           'the '
@@ -765,15 +843,19 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                            'limit).',
                                                                                             'minimum': 0,
                                                                                             'type': 'integer'},
-                                                                               'total_files': {'description': 'Report '
-                                                                                                              'files '
-                                                                                                              'in '
-                                                                                                              'the '
-                                                                                                              'folder.',
-                                                                                               'minimum': 0,
-                                                                                               'type': 'integer'}},
+                                                                               'total': {'description': 'Report '
+                                                                                                        'files '
+                                                                                                        'in '
+                                                                                                        'the '
+                                                                                                        'folder, '
+                                                                                                        'or '
+                                                                                                        'rows '
+                                                                                                        'in '
+                                                                                                        'bug_reports.',
+                                                                                         'minimum': 0,
+                                                                                         'type': 'integer'}},
                                                                 'required': ['folder',
-                                                                             'total_files',
+                                                                             'total',
                                                                              'matched',
                                                                              'returned',
                                                                              'corrupt',
@@ -784,11 +866,25 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                         'the '
                                                                                                         'report '
                                                                                                         'has '
-                                                                                                        'now.',
+                                                                                                        'now: '
+                                                                                                        'one '
+                                                                                                        'of '
+                                                                                                        'the '
+                                                                                                        "server's.",
                                                                                          'enum': ['open',
                                                                                                   'in_progress',
-                                                                                                  'resolved',
-                                                                                                  'closed']}},
+                                                                                                  'resolved']},
+                                                                               'before': {'description': 'The '
+                                                                                                         'status '
+                                                                                                         'the '
+                                                                                                         'report '
+                                                                                                         'had '
+                                                                                                         '(any '
+                                                                                                         'status '
+                                                                                                         'it '
+                                                                                                         'held).',
+                                                                                          'type': ['string',
+                                                                                                   'null']}},
                                                                 'required': ['report',
                                                                              'before',
                                                                              'after']}},
@@ -796,20 +892,22 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                        'then': {'properties': {'archive': {'description': 'The '
                                                                                                           'archive '
                                                                                                           'written '
+                                                                                                          '(and '
+                                                                                                          'synced, '
+                                                                                                          '0600) '
                                                                                                           'before '
                                                                                                           'removing, '
                                                                                                           'or '
                                                                                                           'null.',
                                                                                            'type': ['string',
                                                                                                     'null']},
-                                                                               'corrupt': {'description': 'Files '
+                                                                               'corrupt': {'description': 'Reports '
                                                                                                           'that '
-                                                                                                          'are '
-                                                                                                          'not '
-                                                                                                          'a '
-                                                                                                          'readable '
-                                                                                                          'JSON '
-                                                                                                          'report.',
+                                                                                                          'cannot '
+                                                                                                          'be '
+                                                                                                          'read '
+                                                                                                          '(never '
+                                                                                                          'expired).',
                                                                                            'minimum': 0,
                                                                                            'type': 'integer'},
                                                                                'examined': {'description': 'Reports '
@@ -834,9 +932,30 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                 'the '
                                                                                                                 'expired '
                                                                                                                 'report '
-                                                                                                                'files.',
+                                                                                                                'files '
+                                                                                                                '(for '
+                                                                                                                'rows: '
+                                                                                                                'characters '
+                                                                                                                'of '
+                                                                                                                'their '
+                                                                                                                'text '
+                                                                                                                'columns).',
                                                                                                  'minimum': 0,
                                                                                                  'type': 'integer'},
+                                                                               'folder': {'description': 'The '
+                                                                                                         'report '
+                                                                                                         'folder '
+                                                                                                         '(files) '
+                                                                                                         'or '
+                                                                                                         'the '
+                                                                                                         'screenshot '
+                                                                                                         'root '
+                                                                                                         'paths.bug_reports_dir '
+                                                                                                         '(database), '
+                                                                                                         'or '
+                                                                                                         'null.',
+                                                                                          'type': ['string',
+                                                                                                   'null']},
                                                                                'kept': {'description': 'Reports '
                                                                                                        'kept.',
                                                                                         'minimum': 0,
@@ -849,7 +968,37 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                  'days '
                                                                                                                  'expire.',
                                                                                                   'minimum': 0,
-                                                                                                  'type': 'integer'}},
+                                                                                                  'type': 'integer'},
+                                                                               'screenshot_folders_removed': {'description': 'Screenshot '
+                                                                                                                             'folders '
+                                                                                                                             '<root>/<report_id>/ '
+                                                                                                                             'removed '
+                                                                                                                             'with '
+                                                                                                                             'their '
+                                                                                                                             'reports.',
+                                                                                                              'minimum': 0,
+                                                                                                              'type': 'integer'},
+                                                                               'stale_temporaries': {'description': 'Temporary '
+                                                                                                                    'files '
+                                                                                                                    'of '
+                                                                                                                    'this '
+                                                                                                                    "job's "
+                                                                                                                    'atomic '
+                                                                                                                    'writes '
+                                                                                                                    'that '
+                                                                                                                    'a '
+                                                                                                                    'killed '
+                                                                                                                    'run '
+                                                                                                                    'left '
+                                                                                                                    '(older '
+                                                                                                                    'than '
+                                                                                                                    'an '
+                                                                                                                    'hour), '
+                                                                                                                    'removed '
+                                                                                                                    '(`remove_temporary` '
+                                                                                                                    'actions).',
+                                                                                                     'minimum': 0,
+                                                                                                     'type': 'integer'}},
                                                                 'required': ['folder',
                                                                              'retention_days',
                                                                              'expire_statuses',
@@ -858,6 +1007,8 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                              'expired_bytes',
                                                                              'kept',
                                                                              'corrupt',
+                                                                             'screenshot_folders_removed',
+                                                                             'stale_temporaries',
                                                                              'archive']}}],
                                             'description': 'What the action did; the keys depend '
                                                            'on `action`.',
@@ -869,8 +1020,27 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                       'enum': ['list',
                                                                                'show',
                                                                                'status',
-                                                                               'purge']}},
-                                            'required': ['action'],
+                                                                               'purge']},
+                                                           'backend': {'description': 'Where the '
+                                                                                      'reports '
+                                                                                      'are: '
+                                                                                      '`database` '
+                                                                                      '(rows of '
+                                                                                      'the '
+                                                                                      "server's "
+                                                                                      'bug_reports '
+                                                                                      'table, '
+                                                                                      'where a '
+                                                                                      'database is '
+                                                                                      'configured '
+                                                                                      'and has it) '
+                                                                                      'or `files` '
+                                                                                      '(bug_*.json '
+                                                                                      'under '
+                                                                                      'paths.bug_reports_dir).',
+                                                                       'enum': ['database',
+                                                                                'files']}},
+                                            'required': ['action', 'backend'],
                                             'type': 'object'}},
                  'title': 'bugs job result'},
  'config': {'$defs': {'days': {'description': 'Retention window in days; 0 disables the purge.',
@@ -886,14 +1056,34 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                            'requires the keys it uses.',
             'properties': {'bugs': {'additionalProperties': False,
                                     'properties': {'archive_dir': {'$ref': '#/$defs/path'},
-                                                   'expire_statuses': {'default': ['resolved',
-                                                                                   'closed'],
-                                                                       'items': {'enum': ['open',
-                                                                                          'in_progress',
-                                                                                          'resolved',
-                                                                                          'closed',
-                                                                                          '*']},
-                                                                       'type': 'array'}},
+                                                   'expire_statuses': {'default': ['resolved'],
+                                                                       'description': 'Statuses '
+                                                                                      'whose '
+                                                                                      'reports '
+                                                                                      'expire '
+                                                                                      'after '
+                                                                                      'retention.bug_reports_days: '
+                                                                                      'the '
+                                                                                      "server's "
+                                                                                      '(open, '
+                                                                                      'in_progress, '
+                                                                                      'resolved), '
+                                                                                      'any other '
+                                                                                      'status '
+                                                                                      'older '
+                                                                                      'reports '
+                                                                                      'hold (e.g. '
+                                                                                      'closed), or '
+                                                                                      '* for every '
+                                                                                      'status. '
+                                                                                      'Only '
+                                                                                      'resolved by '
+                                                                                      'default.',
+                                                                       'items': {'maxLength': 100,
+                                                                                 'minLength': 1,
+                                                                                 'type': 'string'},
+                                                                       'type': 'array',
+                                                                       'uniqueItems': True}},
                                     'type': 'object'},
                            'database_url': {'description': 'SQLAlchemy URL; env '
                                                            'IMGOPS_DATABASE_URL overrides.',

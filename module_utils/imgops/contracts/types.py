@@ -83,7 +83,7 @@ class AlbumDetail(TypedDict, closed=True):
 
 # --- bug_report_file.json
 
-BugReportFileStatus: TypeAlias = Literal['open', 'in_progress', 'resolved', 'closed']
+BugReportFileStatus: TypeAlias = str
 
 
 BugReportFileStatusHistoryItem = TypedDict(
@@ -112,6 +112,9 @@ class BugReportFile(TypedDict):
     appState: NotRequired[dict[str, Any]]
     recentLogs: NotRequired[list[Any]]
     networkEvents: NotRequired[list[Any]]
+    screenshot_path: NotRequired[str | None]
+    screenshot_error: NotRequired[str | None]
+    resolution: NotRequired[dict[str, Any]]
     updated_at: NotRequired[str]
     status_history: NotRequired[list[BugReportFileStatusHistoryItem]]
 
@@ -140,53 +143,21 @@ class BugsResultDiff(TypedDict):
 
 class BugsResultSummary(TypedDict):
     action: Literal['list', 'show', 'status', 'purge']
+    backend: Literal['database', 'files']
 
 
 class BugsResultReport(TypedDict):
     id: str
-    status: Literal['open', 'in_progress', 'resolved', 'closed', 'corrupt']
-    submitted_at: str
+    status: str
+    submitted_at: str | None
     submitted_by: str | None
     size: int
     description: str
     corrupt: NotRequired[str]
 
 
-BugsResultBugReportFileStatus: TypeAlias = Literal['open', 'in_progress', 'resolved', 'closed']
-
-
 class BugsResultResultEnvelopeMessage(TypedDict):
     message: str
-
-
-BugsResultStatusHistoryItem = TypedDict(
-    'StatusHistoryItem',
-    {
-        'from': BugsResultBugReportFileStatus | None,
-        'to': BugsResultBugReportFileStatus,
-        'at': str,
-        'actor': str,
-        'note': NotRequired[str],
-    },
-    closed=True,
-)
-
-
-class BugsResultBugReportFileImgops(TypedDict):
-    report_id: str
-    trace_id: NotRequired[str]
-    submitted_at: str
-    submitted_by: NotRequired[str | None]
-    user_role: NotRequired[str | None]
-    status: BugsResultBugReportFileStatus
-    description: str
-    environment: NotRequired[dict[str, Any]]
-    clientMeta: NotRequired[dict[str, Any]]
-    appState: NotRequired[dict[str, Any]]
-    recentLogs: NotRequired[list[Any]]
-    networkEvents: NotRequired[list[Any]]
-    updated_at: NotRequired[str]
-    status_history: NotRequired[list[BugsResultStatusHistoryItem]]
 
 
 class BugsResult(TypedDict):
@@ -201,7 +172,7 @@ class BugsResult(TypedDict):
     msg: NotRequired[str]
     diff: NotRequired[BugsResultDiff]
     reports: NotRequired[list[BugsResultReport]]
-    report: NotRequired[BugsResultBugReportFileImgops]
+    report: NotRequired[dict[str, Any]]
 
 
 # --- config.json
@@ -229,6 +200,9 @@ class ConfigPurge(TypedDict, closed=True):
     purge_checkpoints: NotRequired[bool]
     workers: NotRequired[int]
     clear_missing: NotRequired[bool]
+
+
+ConfigExpireStatus: TypeAlias = str
 
 
 ConfigDays: TypeAlias = int
@@ -286,9 +260,7 @@ class ConfigDisk(TypedDict, closed=True):
 
 
 class ConfigBugs(TypedDict, closed=True):
-    expire_statuses: NotRequired[
-        list[Literal['open', 'in_progress', 'resolved', 'closed', '*']]
-    ]
+    expire_statuses: NotRequired[list[ConfigExpireStatus]]
     archive_dir: NotRequired[ConfigPath]
 
 
