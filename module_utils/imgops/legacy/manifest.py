@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select, update
 from ..db import transaction
 from ..db.imgops_tables import assets
 from ..fs import atomic_write_text
+from ..fs.stale import remove_stale_temporaries
 
 MANIFEST_NAME = "manifest.yaml"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -68,8 +69,12 @@ def pending_folders(engine: Engine, host: str) -> list[str]:
         return list(rows.scalars())
 
 
-def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) -> bool:
-    """Rebuild one folder's manifest; True when the file changed."""
+def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) -> tuple[bool, list[str]]:
+    """Rebuild one folder's manifest; (whether the file changed, the stale temporaries removed).
+
+    A run killed while writing a manifest leaves its temporary and the folder's rows not
+    ``manifested``, so this is the next write of that folder: it removes the leftover first.
+    """
     with transaction(engine) as session:
         entries = [
             json.loads(entry)
@@ -78,6 +83,7 @@ def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) ->
             ).scalars()
         ]
         target = legacy_root / folder / MANIFEST_NAME
+        removed = remove_stale_temporaries(target.parent, (MANIFEST_NAME,))
         text = render_manifest(folder, entries)
         try:
             changed = target.read_text(encoding="utf-8") != text
@@ -89,4 +95,4 @@ def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) ->
         session.execute(
             update(assets).where(assets.c.host == host, assets.c.staged_folder == folder).values(manifested=True)
         )
-    return changed
+    return changed, removed
