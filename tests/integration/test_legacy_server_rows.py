@@ -75,11 +75,19 @@ def server_importer_rows(root: Path, database_url: str) -> None:
     (staging / "decks" / DECK).mkdir(parents=True)
     os.symlink(outputs / DECK / "ace.png", staging / destination)
     (staging / f"{destination}.json").write_text(json.dumps(SIDECAR), encoding="utf-8")
-    (staging / "manifest.yaml").write_text(yaml.safe_dump([{
-        "destination": destination, "source": str(outputs / DECK / "ace.png"), "metadata": SIDECAR,
-        "album": {"slug": DECK, "name": "Card Deck 20251013 213519", "type": "deck", "is_public": True,
-                  "is_training_source": False, "description": f"Imported deck batch from outputs/{DECK}"},
-        "created_at": "2025-10-13T21:35:19+00:00", "tags": ["Ace"]}]), encoding="utf-8")  # fmt: skip
+    # Staged without --ingest too (no row): an undated single the server dated from its sidecar. And a
+    # hostile entry climbing out of the staging root, which is ignored.
+    (staging / "singles" / "2025-10").mkdir(parents=True)
+    os.symlink(outputs / "free name.png", staging / "singles" / "2025-10" / "free name.png")
+    manifest = [
+        {"destination": destination, "source": str(outputs / DECK / "ace.png"), "metadata": SIDECAR,
+         "album": {"slug": DECK, "name": "Card Deck 20251013 213519", "type": "deck", "is_public": True,
+                   "is_training_source": False, "description": f"Imported deck batch from outputs/{DECK}"},
+         "created_at": "2025-10-13T21:35:19+00:00", "tags": ["Ace"]},
+        {"destination": "singles/2025-10/free name.png", "source": str(outputs / "free name.png")},
+        {"destination": "../../escape.png", "source": str(outputs / "lora_tests" / "ink" / "x.png")},
+    ]  # fmt: skip
+    (staging / "manifest.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
     engine, t = tables(database_url)
     with engine.begin() as c:
         album = c.execute(insert(t["albums"]).values(album_values(
@@ -154,6 +162,9 @@ def test_rows_of_the_servers_importers_are_adopted_never_doubled(
     legacy_root = config.path("legacy_root")
     assert not (legacy_root / "decks" / "card-deck-20251013-213519" / "ace.png").exists()  # not staged twice
     assert os.path.islink(legacy_root / "decks" / DECK / "ace.png")
+    staged_single = str(legacy_root / "singles" / "2025-10" / "free name.png")  # where the server's manifest says
+    assert staged_single in paths and not list(legacy_root.glob("singles/*/free-name.png"))
+    assert not (tmp_path / "server" / "escape.png").exists()
 
     again = run_legacy_import(config)
     assert again.changed is False and again.summary["unchanged"] == 6

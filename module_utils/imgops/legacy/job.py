@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import Engine
@@ -38,6 +38,7 @@ from .collect import SourceFile, collect, shown
 from .ingest import IngestContext, ingest_batch, known_assets, lock_for_ingest
 from .manifest import MANIFEST_NAME, pending_folders, write_manifest
 from .plan import Asset, describe
+from .server_tree import server_destinations
 from .stage import sha256_file, stage_file, unique_names
 
 BATCH_SIZE = 500
@@ -59,6 +60,7 @@ class _Run:
     album_ids: dict[str, int] = field(default_factory=dict)
     touched_folders: set[str] = field(default_factory=set)
     cleaned_folders: set[str] = field(default_factory=set)
+    staged_by_server: dict[str, PurePosixPath] = field(default_factory=dict)
     modes: set[str] = field(default_factory=set)
 
     def notice(self, message: str, **context: Any) -> None:
@@ -104,6 +106,9 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
                 imgops_tables=tables_ready,
             )
             run = _Run(JobResult(job="legacy", dry_run=dry_run))
+            run.staged_by_server, problem = server_destinations(legacy_root)
+            if problem:
+                run.notice(problem)
             with _sessions(engine, dry_run) as session_for:
                 for listing in collect(outputs_dir, packs_dir):
                     for path, reason in listing.skipped:
@@ -174,7 +179,7 @@ def _import_batch(
         if quick_match and os.path.lexists(os.path.join(legacy_root, record[4])):
             run.counts["unchanged"] += 1
             continue
-        asset = describe(source, names[source.name])
+        asset = describe(source, names[source.name], run.staged_by_server)
         for problem in asset.problems:
             run.counts["sidecar_problems"] += 1
             run.notice(f"sidecar {shown(source.sidecar or source.path)}: {problem}", path=source.text)

@@ -32,17 +32,14 @@ class Asset:
     album_spec: AlbumSpec
     tags: list[str]
     problems: list[str] = field(default_factory=list)
+    server_destination: PurePosixPath | None = None
+    """Where the server's importer stages (or staged) this file, below its staging root."""
     sha256: str = ""
     state: str = ""
 
     @property
     def album(self) -> str:
         return self.album_spec.name
-
-    @cached_property
-    def server_destination(self) -> PurePosixPath | None:
-        """Where the server's importer stages this file, below its staging root."""
-        return server_destination(self.source)
 
     @property
     def server_filename(self) -> str | None:
@@ -80,8 +77,12 @@ class Asset:
         }
 
 
-def describe(source: SourceFile, staged_name: str) -> Asset:
-    """Read the sidecar and date the file: sidecar timestamp, else the name's, else the file time."""
+def describe(source: SourceFile, staged_name: str, staged_by_server: dict[str, PurePosixPath] | None = None) -> Asset:
+    """Read the sidecar and date the file: sidecar timestamp, else the name's, else the file time.
+
+    ``staged_by_server`` (source path -> destination, from the server's staging manifest) wins over
+    the computed server destination.
+    """
     if source.sidecar is not None:
         metadata, problems = read_sidecar(source.sidecar)
     else:
@@ -100,6 +101,7 @@ def describe(source: SourceFile, staged_name: str) -> Asset:
         album_spec=album_spec(source),
         tags=tags_for(source, metadata),
         problems=problems,
+        server_destination=(staged_by_server or {}).get(source.text) or server_destination(source),
     )
 
 
