@@ -12,8 +12,8 @@ description:
   - Stages them under C(legacy_root) (hardlink by default, copy or symlink), writes a C(manifest.yaml) per
     staged folder, finds or creates albums by the server importer's taxonomy (C(legacy_slug), then name and
     type) and ingests C(images), C(album_images) and C(labels) rows; thumbnails are queued in C(imgops_queue).
-  - Rows the server's own importers wrote (C(import_legacy_media.py), C(index_images.py)) are adopted, found
-    by C(filename) or normalised C(file_path): linked and labelled, NULL columns filled, never doubled.
+  - Rows the server's own importers wrote (C(import_legacy_media.py), C(index_images.py)) are adopted. Found
+    by C(filename) or normalised C(file_path), they are linked and labelled, NULL columns filled, never doubled.
   - The same bytes in two folders become one image linked to both albums. Unchanged files are not
     re-hashed (size, mtime and inode quick check against C(imgops_assets)).
   - Check mode computes the full plan and writes nothing.

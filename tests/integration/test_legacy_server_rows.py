@@ -107,6 +107,7 @@ def server_importer_rows(root: Path, database_url: str) -> None:
         for name, relative in (
             ("20251013_120000_cat.png", "20251013_120000_cat.png"),
             ("aries.png", f"{ZODIAC}/aries.png"),
+            ("renamed two.png", f"data/legacy/decks/{DECK}/two.png"),  # found by its path relative to the server
         ):
             c.execute(insert(t["images"]).values(filename=name, file_path=relative, is_public=True, is_nsfw=False))
     engine.dispose()
@@ -142,7 +143,7 @@ def test_rows_of_the_servers_importers_are_adopted_never_doubled(
     result = run_legacy_import(config)
     assert result.errors == [] and problems(result.to_dict(), "legacy_result") == []
     summary = result.summary
-    assert (summary["discovered"], summary["adopted"], summary["ingested"]) == (6, 3, 3)
+    assert (summary["discovered"], summary["adopted"], summary["ingested"]) == (6, 4, 2)
     assert ("adopt", "Card Deck 20251013 213519") in [(a.kind, a.target) for a in result.actions]
 
     state = snapshot(database_url)
@@ -156,6 +157,7 @@ def test_rows_of_the_servers_importers_are_adopted_never_doubled(
     assert len(decks) == 1 and json.loads(decks[0].generation_config) == {"legacy_slug": DECK}
     assert len(state["links"]) == len({(r.album_id, r.image_id) for r in state["links"]}) == 6
     assert Counter(r.added_by for r in state["links"]) == {"imgops": 5, "legacy-importer": 1}
+    assert by_name["renamed two.png"].file_path == f"data/legacy/decks/{DECK}/two.png"
     slugs = sorted(json.loads(row["generation_config"])["legacy_slug"] for row in state["created"])
     assert slugs == ["legacy-singles-2025-10", "legacy-singles-unknown", "lora-tests", ZODIAC]
     _assert_filled_as_the_server_fills(state)
