@@ -9,10 +9,13 @@ from pathlib import Path
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import create_engine
 
+from imgops.db.imgops_tables import assets
 from imgops.fs import place_file
+from imgops.fs.stale import remove_stale_temporaries
 from imgops.legacy.collect import collect
-from imgops.legacy.manifest import render_manifest
+from imgops.legacy.manifest import render_manifest, write_manifest
 from imgops.legacy.sidecar import coerce_metadata, name_timestamp, read_sidecar
 from imgops.legacy.stage import sha256_file, slug, stage_file, staged_name, unique_names
 
@@ -142,8 +145,6 @@ def test_a_hostile_sidecar_is_one_problem_never_a_hang(tmp_path: Path) -> None:
 
 
 def test_stale_temporaries_of_imgops_naming_are_removed_and_nothing_else(tmp_path: Path) -> None:
-    from imgops.fs.stale import remove_stale_temporaries
-
     names = [".manifest.yaml.k2j_x9aa.tmp", ".card 00.png.imgops-partial", "manifest.yaml", "a.tmp", ".a.tmp",
              ".notes.txt.swp", "card.png"]  # fmt: skip
     for name in names:
@@ -153,3 +154,16 @@ def test_stale_temporaries_of_imgops_naming_are_removed_and_nothing_else(tmp_pat
     assert remove_stale_temporaries(tmp_path) == [".card 00.png.imgops-partial"]
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted([*names[2:], ".link.png.imgops-partial"])
+
+
+def test_a_fifo_where_a_manifest_was_is_replaced_not_read(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assets.metadata.create_all(engine, tables=[assets])
+    (tmp_path / "legacy" / "decks" / "d").mkdir(parents=True)
+    os.mkfifo(tmp_path / "legacy" / "decks" / "d" / "manifest.yaml")
+    (tmp_path / "legacy" / "decks" / "d" / ".manifest.yaml.abcd1234.tmp").write_text("half", encoding="utf-8")
+    changed, removed = write_manifest(engine, "h", tmp_path / "legacy", "decks/d")
+    assert changed and removed == [".manifest.yaml.abcd1234.tmp"]
+    written = tmp_path / "legacy" / "decks" / "d" / "manifest.yaml"
+    assert written.is_file() and yaml.safe_load(written.read_text(encoding="utf-8"))["count"] == 0
+    engine.dispose()

@@ -17,7 +17,9 @@ from sqlalchemy import Engine, select, update
 
 from ..db import transaction
 from ..db.imgops_tables import assets
+from ..errors import InputError
 from ..fs import atomic_write_text
+from ..fs.read import read_regular_text
 from ..fs.stale import remove_stale_temporaries
 
 MANIFEST_NAME = "manifest.yaml"
@@ -85,9 +87,9 @@ def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) ->
         target = legacy_root / folder / MANIFEST_NAME
         removed = remove_stale_temporaries(target.parent, (MANIFEST_NAME,))
         text = render_manifest(folder, entries)
-        try:
-            changed = target.read_text(encoding="utf-8") != text
-        except FileNotFoundError:
+        try:  # what is there now is read as hostile input: a FIFO in its place must not hang the run
+            changed = read_regular_text(target, "manifest") != text
+        except InputError:  # missing, not a regular file, too large, not UTF-8: replaced by the rename
             changed = True
         if changed:
             target.parent.mkdir(parents=True, exist_ok=True)
