@@ -34,6 +34,7 @@ def build_server(root: Path, database_url: str, variant: str) -> Path:
     files = {
         outputs / "20251013_120000_cat.png": b"cat",
         outputs / "free name.png": b"undated",
+        outputs / "legacy-old.png": b"old",  # a name like imgops' own, indexed by index_images.py
         outputs / DECK / "ace.png": b"ace",
         outputs / DECK / "two.png": b"two",
         outputs / ZODIAC / "aries.png": b"aries",
@@ -108,6 +109,7 @@ def server_importer_rows(root: Path, database_url: str) -> None:
             ("20251013_120000_cat.png", "20251013_120000_cat.png"),
             ("aries.png", f"{ZODIAC}/aries.png"),
             ("renamed two.png", f"data/legacy/decks/{DECK}/two.png"),  # found by its path relative to the server
+            ("legacy-old.png", "legacy-old.png"),
         ):
             c.execute(insert(t["images"]).values(filename=name, file_path=relative, is_public=True, is_nsfw=False))
     engine.dispose()
@@ -143,20 +145,20 @@ def test_rows_of_the_servers_importers_are_adopted_never_doubled(
     result = run_legacy_import(config)
     assert result.errors == [] and problems(result.to_dict(), "legacy_result") == []
     summary = result.summary
-    assert (summary["discovered"], summary["adopted"], summary["ingested"]) == (6, 4, 2)
+    assert (summary["discovered"], summary["adopted"], summary["ingested"]) == (7, 5, 2)
     assert ("adopt", "Card Deck 20251013 213519") in [(a.kind, a.target) for a in result.actions]
 
     state = snapshot(database_url)
     paths = [row.file_path for row in state["images"]]
-    assert len(state["images"]) == 6 and len(set(paths)) == 6
+    assert len(state["images"]) == 7 and len(set(paths)) == 7
     by_name = {row.filename: row for row in state["images"]}
     ace = by_name[f"decks__{DECK}__ace.png"]
     assert ace.file_path == f"data/legacy/decks/{DECK}/ace.png" and ace.prompt == "the ace"  # NULL filled, path kept
     assert by_name["aries.png"].file_path == f"{ZODIAC}/aries.png"
     decks = [row for row in state["albums"] if row.album_type == "deck"]
     assert len(decks) == 1 and json.loads(decks[0].generation_config) == {"legacy_slug": DECK}
-    assert len(state["links"]) == len({(r.album_id, r.image_id) for r in state["links"]}) == 6
-    assert Counter(r.added_by for r in state["links"]) == {"imgops": 5, "legacy-importer": 1}
+    assert len(state["links"]) == len({(r.album_id, r.image_id) for r in state["links"]}) == 7
+    assert Counter(r.added_by for r in state["links"]) == {"imgops": 6, "legacy-importer": 1}
     assert by_name["renamed two.png"].file_path == f"data/legacy/decks/{DECK}/two.png"
     slugs = sorted(json.loads(row["generation_config"])["legacy_slug"] for row in state["created"])
     assert slugs == ["legacy-singles-2025-10", "legacy-singles-unknown", "lora-tests", ZODIAC]
@@ -169,7 +171,7 @@ def test_rows_of_the_servers_importers_are_adopted_never_doubled(
     assert not (tmp_path / "server" / "escape.png").exists()
 
     again = run_legacy_import(config)
-    assert again.changed is False and again.summary["unchanged"] == 6
+    assert again.changed is False and again.summary["unchanged"] == 7
     assert snapshot(database_url)["images"] == state["images"]
 
 
@@ -180,7 +182,7 @@ def test_the_servers_importer_after_imgops_finds_its_albums(
     database_url = _database(request, tmp_path, backend)
     config = load_config(build_server(tmp_path, database_url, variant))
     first = run_legacy_import(config)
-    assert first.summary["ingested"] == 6 and first.summary["albums_created"] == 5
+    assert first.summary["ingested"] == 7 and first.summary["albums_created"] == 5
     engine, t = tables(database_url)
     albums = t["albums"]
     # The server's collector for the same tree, and its look-up: (name, album_type) with one_or_none.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from .collect import shown
 from .plan import Asset
 
 ImageIndex = list[tuple[int, str, str, str]]  # per asset: (image id, file_path, how: new/own/adopted, filename)
+_OWN_FILENAME = re.compile(r"^legacy-[0-9a-f]{64}\.[a-z]+$")  # imgops' content-hash name (plan.Asset.filename)
 SERVER_STAGING_ROOT = PurePosixPath("data", "legacy")  # the server importer's default --staging-root
 FILLABLE = ("prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width", "height", "lora_config",
             "created_at")  # fmt: skip
@@ -154,7 +156,7 @@ def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now
         match = by_name.get(asset.server_filename or "") or next(
             (by_path[form] for form in forms[id(asset)] if form in by_path), None
         )
-        if match is not None and not match.filename.startswith("legacy-"):
+        if match is not None and not _OWN_FILENAME.match(match.filename):
             _fill_nulls(session, images, match, asset)
             found.append((match.id, match.file_path, "adopted", match.filename))
             continue
