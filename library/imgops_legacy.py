@@ -10,8 +10,10 @@ description:
   - Collects images from C(outputs_dir) (root singles, card/tarot deck, zodiac and LoRA test batches) and
     C(reference_packs_dir), with their JSON sidecars.
   - Stages them under C(legacy_root) (hardlink by default, copy or symlink), writes a C(manifest.yaml) per
-    staged folder, creates albums by the legacy taxonomy and ingests C(images), C(album_images) and
-    C(labels) rows; thumbnails are queued in C(imgops_queue).
+    staged folder, finds or creates albums by the server importer's taxonomy (C(legacy_slug), then name and
+    type) and ingests C(images), C(album_images) and C(labels) rows; thumbnails are queued in C(imgops_queue).
+  - Rows the server's own importers wrote (C(import_legacy_media.py), C(index_images.py)) are adopted. Found
+    by C(filename) or normalised C(file_path), they are linked and labelled, NULL columns filled, never doubled.
   - The same bytes in two folders become one image linked to both albums. Unchanged files are not
     re-hashed (size, mtime and inode quick check against C(imgops_assets)).
   - Check mode computes the full plan and writes nothing.
@@ -53,21 +55,24 @@ dry_run:
   sample: false
 summary:
   description: >-
-    Counts: discovered, unchanged, staged, ingested, duplicates, orphans, skipped (with skipped_reasons),
-    sidecar_problems, albums_created (names in new_albums), labels_added, thumbnails_queued, manifests_written;
-    and the host, legacy_root and mode.
+    Counts: discovered, unchanged, staged, ingested, duplicates, adopted, orphans, skipped (with skipped_reasons),
+    sidecar_problems, albums_created (names in new_albums), labels_added, thumbnails_queued, manifests_written,
+    temporaries_removed; and the host, legacy_root and mode.
   returned: always
   type: dict
   sample: {"host": "gpu-01", "legacy_root": "/srv/imagineer/data/legacy", "mode": "hardlink", "discovered": 49,
-           "unchanged": 0, "staged": 49, "ingested": 48, "duplicates": 1, "orphans": 3, "skipped": 0,
-           "skipped_reasons": {}, "sidecar_problems": 1, "albums_created": 15, "new_albums": ["Decks/card-deck"],
-           "labels_added": 145, "thumbnails_queued": 48, "manifests_written": 15}
+           "unchanged": 0, "staged": 49, "ingested": 48, "duplicates": 1, "adopted": 0, "orphans": 3,
+           "skipped": 0, "skipped_reasons": {}, "sidecar_problems": 1, "albums_created": 13,
+           "new_albums": ["Card Deck 20251013 204136"], "labels_added": 145, "thumbnails_queued": 48,
+           "manifests_written": 15, "temporaries_removed": 0}
 actions:
-  description: Albums created, folders staged, images ingested per album, labels, thumbnails queued, manifests written.
+  description: >-
+    Albums created, folders staged, images ingested and adopted per album, labels, thumbnails queued, manifests
+    written, temporaries of a killed run removed.
   returned: always
   type: list
   elements: dict
-  sample: [{"kind": "create_album", "target": "Zodiac/zodiac-20251101-090000", "detail": {}}]
+  sample: [{"kind": "create_album", "target": "Zodiac 20251101 090000", "detail": {}}]
 errors:
   description: Problems that failed the job (a staged file that exists with other content).
   returned: always

@@ -223,6 +223,8 @@ class Config:
     metrics: MetricsSection = MetricsSection()
     lock_timeout_seconds: float = schema_default("lock_timeout_seconds")
     log_level: str = schema_default("log_level")
+    platform_folder: Path | None = None
+    """The server's folder (where ``platform_config`` lies): what its scripts' relative paths are relative to."""
 
     def path(self, key: PathKey) -> Path:
         """The configured path ``paths.<key>``, or a ConfigError naming the key and file."""
@@ -297,6 +299,7 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
         metrics=MetricsSection(textfile_dir=_absolute(metrics_dir, base) if metrics_dir else None),
         lock_timeout_seconds=float(raw.get("lock_timeout_seconds", schema_default("lock_timeout_seconds"))),
         log_level=raw.get("log_level", schema_default("log_level")),
+        platform_folder=platform.folder,
     )
 
 

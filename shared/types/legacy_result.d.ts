@@ -45,6 +45,10 @@ export type LegacyResult = JobResultEnvelope & {
      */
     duplicates: number;
     /**
+     * Files that already had an images row (written by the server's importer, index_images.py or another tool, found by filename or normalised file_path): linked and labelled, NULL columns filled, nothing overwritten.
+     */
+    adopted: number;
+    /**
      * Sidecars without an image.
      */
     orphans: number;
@@ -82,6 +86,10 @@ export type LegacyResult = JobResultEnvelope & {
      * Manifests written.
      */
     manifests_written: number;
+    /**
+     * Temporary files of imgops' own naming that a killed run left in the folders this run wrote, removed (a dry run counts them).
+     */
+    temporaries_removed: number;
   };
 };
 

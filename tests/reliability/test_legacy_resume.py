@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -122,3 +123,40 @@ def test_kill_9_at_several_points_then_rerun_equals_an_uninterrupted_run(
     assert kills >= 2, "the import finished before it could be killed; the test proved nothing"
     assert imgops("--config", str(config), "legacy", "import", "--mode", mode).wait() == 0
     assert end_state(config) == expected
+
+
+KILLED_AT_MANIFEST_RENAME = """
+import os, signal, sys
+real_replace = os.replace
+def replace(source, target, *args, **kwargs):
+    if os.path.basename(target) == "manifest.yaml":  # the temporary is written and synced, not yet renamed
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_replace(source, target, *args, **kwargs)
+os.replace = replace
+from imgops.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_kill_9_during_a_manifest_write_leaves_a_temporary_the_rerun_removes(
+    tmp_path: Path, backend: str, two_databases: tuple[str, str]
+) -> None:
+    outputs, packs = build_sources(tmp_path)
+    reference = write_config(tmp_path, "reference", outputs, packs, two_databases[0])
+    assert imgops("--config", str(reference), "legacy", "import").wait() == 0
+    expected = end_state(reference)
+
+    config = write_config(tmp_path, "killed", outputs, packs, two_databases[1])
+    killed = subprocess.run([sys.executable, "-c", KILLED_AT_MANIFEST_RENAME, "--config", str(config), "legacy",
+                             "import"], capture_output=True, timeout=300)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL
+    root = tmp_path / "killed" / "legacy"
+    left = [p for p in root.rglob(".manifest.yaml.*.tmp")]
+    assert len(left) == 1 and not (left[0].parent / "manifest.yaml").exists()
+
+    rerun = subprocess.run([str(Path(sys.executable).parent / "imgops"), "--config", str(config), "--json", "legacy",
+                            "import"], capture_output=True, timeout=300)  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["summary"]["temporaries_removed"] == 1
+    assert end_state(config) == expected  # every file under legacy_root is compared: no temporary is left

@@ -9,10 +9,13 @@ from pathlib import Path
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import create_engine
 
+from imgops.db.imgops_tables import assets
 from imgops.fs import place_file
+from imgops.fs.stale import remove_stale_temporaries
 from imgops.legacy.collect import collect
-from imgops.legacy.manifest import render_manifest
+from imgops.legacy.manifest import render_manifest, write_manifest
 from imgops.legacy.sidecar import coerce_metadata, name_timestamp, read_sidecar
 from imgops.legacy.stage import sha256_file, slug, stage_file, staged_name, unique_names
 
@@ -127,3 +130,40 @@ def test_a_manifest_reads_back_as_yaml_whatever_the_text_in_it(extras: list[dict
     assert yaml.safe_load(text) == {"folder": "decks/x", "albums": sorted({album} if entries else set()),
                                     "count": len(entries), "assets": entries}  # fmt: skip
     assert render_manifest("decks/x", list(reversed(entries))) == text
+
+
+def test_a_hostile_sidecar_is_one_problem_never_a_hang(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo.json")  # open() on it would block until a writer came
+    (tmp_path / "huge.json").write_bytes(b'{"prompt": "' + b"x" * (2 * 1024 * 1024) + b'"}')
+    (tmp_path / "deep.json").write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    (tmp_path / "twice.json").write_text('{"seed": 1, "seed": 2}', encoding="utf-8")
+    for name, reason in (("fifo.json", "is a FIFO"), ("huge.json", "larger than"), ("deep.json", "nested"),
+                         ("twice.json", "duplicate")):  # fmt: skip
+        meta, problems = read_sidecar(tmp_path / name)
+        assert meta.seed is None and len(problems) == 1 and reason in problems[0], (name, problems)
+        assert str(tmp_path) not in problems[0]  # the notice names the file once, before the problem
+
+
+def test_stale_temporaries_of_imgops_naming_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    names = [".manifest.yaml.k2j_x9aa.tmp", ".card 00.png.imgops-partial", "manifest.yaml", "a.tmp", ".a.tmp",
+             ".notes.txt.swp", "card.png"]  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    os.symlink(tmp_path / "card.png", tmp_path / ".link.png.imgops-partial")
+    assert remove_stale_temporaries(tmp_path, ("manifest.yaml",)) == [".manifest.yaml.k2j_x9aa.tmp"]
+    assert remove_stale_temporaries(tmp_path) == [".card 00.png.imgops-partial"]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([*names[2:], ".link.png.imgops-partial"])
+
+
+def test_a_fifo_where_a_manifest_was_is_replaced_not_read(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assets.metadata.create_all(engine, tables=[assets])
+    (tmp_path / "legacy" / "decks" / "d").mkdir(parents=True)
+    os.mkfifo(tmp_path / "legacy" / "decks" / "d" / "manifest.yaml")
+    (tmp_path / "legacy" / "decks" / "d" / ".manifest.yaml.abcd1234.tmp").write_text("half", encoding="utf-8")
+    changed, removed = write_manifest(engine, "h", tmp_path / "legacy", "decks/d")
+    assert changed and removed == [".manifest.yaml.abcd1234.tmp"]
+    written = tmp_path / "legacy" / "decks" / "d" / "manifest.yaml"
+    assert written.is_file() and yaml.safe_load(written.read_text(encoding="utf-8"))["count"] == 0
+    engine.dispose()

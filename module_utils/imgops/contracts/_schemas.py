@@ -1812,7 +1812,36 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                    'properties': {'job': {'const': 'legacy', 'description': "The job's name."},
                                   'summary': {'additionalProperties': False,
                                               'description': 'What the import found and did.',
-                                              'properties': {'albums_created': {'description': 'Albums '
+                                              'properties': {'adopted': {'description': 'Files '
+                                                                                        'that '
+                                                                                        'already '
+                                                                                        'had an '
+                                                                                        'images '
+                                                                                        'row '
+                                                                                        '(written '
+                                                                                        'by the '
+                                                                                        "server's "
+                                                                                        'importer, '
+                                                                                        'index_images.py '
+                                                                                        'or '
+                                                                                        'another '
+                                                                                        'tool, '
+                                                                                        'found by '
+                                                                                        'filename '
+                                                                                        'or '
+                                                                                        'normalised '
+                                                                                        'file_path): '
+                                                                                        'linked '
+                                                                                        'and '
+                                                                                        'labelled, '
+                                                                                        'NULL '
+                                                                                        'columns '
+                                                                                        'filled, '
+                                                                                        'nothing '
+                                                                                        'overwritten.',
+                                                                         'minimum': 0,
+                                                                         'type': 'integer'},
+                                                             'albums_created': {'description': 'Albums '
                                                                                                'created.',
                                                                                 'minimum': 0,
                                                                                 'type': 'integer'},
@@ -1902,6 +1931,31 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                        'run.',
                                                                         'minimum': 0,
                                                                         'type': 'integer'},
+                                                             'temporaries_removed': {'description': 'Temporary '
+                                                                                                    'files '
+                                                                                                    'of '
+                                                                                                    "imgops' "
+                                                                                                    'own '
+                                                                                                    'naming '
+                                                                                                    'that '
+                                                                                                    'a '
+                                                                                                    'killed '
+                                                                                                    'run '
+                                                                                                    'left '
+                                                                                                    'in '
+                                                                                                    'the '
+                                                                                                    'folders '
+                                                                                                    'this '
+                                                                                                    'run '
+                                                                                                    'wrote, '
+                                                                                                    'removed '
+                                                                                                    '(a '
+                                                                                                    'dry '
+                                                                                                    'run '
+                                                                                                    'counts '
+                                                                                                    'them).',
+                                                                                     'minimum': 0,
+                                                                                     'type': 'integer'},
                                                              'thumbnails_queued': {'description': 'Thumbnail '
                                                                                                   'jobs '
                                                                                                   'queued.',
@@ -1922,6 +1976,7 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                            'staged',
                                                            'ingested',
                                                            'duplicates',
+                                                           'adopted',
                                                            'orphans',
                                                            'skipped',
                                                            'skipped_reasons',
@@ -1930,7 +1985,8 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                            'new_albums',
                                                            'labels_added',
                                                            'thumbnails_queued',
-                                                           'manifests_written'],
+                                                           'manifests_written',
+                                                           'temporaries_removed'],
                                               'type': 'object'}},
                    'title': 'legacy job result'},
  'purge_result': {'$defs': {'refusal_reason': {'description': 'Why a path was refused '

@@ -461,6 +461,7 @@ class LegacyResultSummary(TypedDict, closed=True):
     staged: int
     ingested: int
     duplicates: int
+    adopted: int
     orphans: int
     skipped: int
     skipped_reasons: dict[str, int]
@@ -470,6 +471,7 @@ class LegacyResultSummary(TypedDict, closed=True):
     labels_added: int
     thumbnails_queued: int
     manifests_written: int
+    temporaries_removed: int
 
 
 class LegacyResultResultEnvelopeMessage(TypedDict):

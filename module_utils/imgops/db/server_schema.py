@@ -221,7 +221,7 @@ def _job_needs(job: str, present: set[str]) -> dict[str, tuple[str, ...]]:
     if job == "legacy":
         return {
             "images": _IMAGES[1:],
-            "albums": _ALBUM_NEEDS,
+            "albums": (*_ALBUM_NEEDS, "generation_config"),  # legacy_slug: how either importer knows its albums
             "album_images": _ALBUM_IMAGES[1:],
             "labels": ("image_id", "label_text", "confidence", "label_type", "created_by", "created_at"),
             **_HISTORY_NEEDS,

@@ -10,22 +10,30 @@ look-ups; the unique filename with ``ON CONFLICT DO NOTHING`` backs it up.
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..db.imgops_tables import assets as assets_table
 from ..db.imgops_tables import queue as queue_table
-from ..db.models import AlbumImage, Image, Label
+from ..db.server_schema import ServerSchema
+from .collect import shown
 from .plan import Asset
 
-ImageIndex = dict[str, tuple[int, str, bool]]  # filename -> (image id, file_path, inserted by this batch)
+ImageIndex = list[tuple[int, str, str, str]]  # per asset: (image id, file_path, how: new/own/adopted, filename)
+_OWN_FILENAME = re.compile(r"^legacy-[0-9a-f]{64}\.[a-z]+$")  # imgops' content-hash name (plan.Asset.filename)
+SERVER_STAGING_ROOT = PurePosixPath("data", "legacy")  # the server importer's default --staging-root
+FILLABLE = ("prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width", "height", "lora_config",
+            "created_at")  # fmt: skip
 INGEST_LOCK_KEY = 0x696D676F7073_4C  # "imgops" + "L": serialises legacy ingest batches across hosts
 
 
@@ -33,6 +41,8 @@ INGEST_LOCK_KEY = 0x696D676F7073_4C  # "imgops" + "L": serialises legacy ingest 
 class BatchOutcome:
     ingested: int = 0
     duplicates: int = 0
+    adopted: int = 0
+    adopted_in: Counter = field(default_factory=Counter)
     assets_recorded: int = 0
     thumbnails_queued: int = 0
     links: Counter = field(default_factory=Counter)
@@ -44,6 +54,8 @@ class BatchOutcome:
 class IngestContext:
     host: str
     legacy_root: Path
+    schema: ServerSchema
+    path_bases: tuple[Path, ...]  # outputs_dir and the server's folder: what relative file_path values are relative to
     created_by: str
     max_attempts: int
     imgops_tables: bool
@@ -72,12 +84,15 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
     outcome = BatchOutcome()
     now = utcnow()
     images = _ensure_images(session, batch, ctx, now)
-    inserted = {filename for filename, (_, _, new) in images.items() if new}
-    first_seen: set[str] = set()
-    for asset in batch:
-        file_path = images[asset.filename][1]
-        is_new_here = asset.filename in inserted and asset.filename not in first_seen
-        first_seen.add(asset.filename)
+    first_seen: set[int] = set()
+    for asset, (image_id, file_path, how, _) in zip(batch, images, strict=True):
+        is_new_here = how == "new" and image_id not in first_seen
+        first_seen.add(image_id)
+        if how == "adopted":
+            asset.state = "adopted"
+            outcome.adopted += 1
+            outcome.adopted_in[asset.album] += 1
+            continue
         same_file = file_path == str(ctx.legacy_root / asset.staged_path)
         asset.state = "ingested" if is_new_here or same_file else "duplicate"
         if is_new_here:
@@ -87,7 +102,7 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
             outcome.duplicates += 1
     _link(session, batch, album_ids, images, ctx, now, outcome)
     outcome.labels = _label(session, batch, images, ctx, now)
-    new_ids = sorted(images[name][0] for name in inserted)
+    new_ids = sorted({image_id for image_id, _, how, _ in images if how == "new"})
     if ctx.imgops_tables:
         outcome.thumbnails_queued = _queue_thumbnails(session, new_ids, ctx, now)
         outcome.assets_recorded = _record_assets(session, batch, images, ctx, now)
@@ -96,40 +111,108 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
     return outcome
 
 
+def path_forms(path: str, bases: tuple[Path, ...]) -> list[str]:
+    """The ways a row can name the file at absolute ``path``: as is, and relative to each base it lies under."""
+    path = os.path.normpath(path)
+    forms = [path]
+    for base in bases:
+        base_text = os.path.normpath(shown(base))
+        if path.startswith(base_text + os.sep):
+            forms.append(path[len(base_text) + 1 :])
+    return forms
+
+
+def _known_paths(asset: Asset, ctx: IngestContext) -> list[str]:
+    """Every form of every path this file can be known by: its source, imgops' staged file, the server's."""
+    root = shown(ctx.legacy_root)
+    paths = [asset.source_text, os.path.join(root, shown(asset.staged_path))]
+    if asset.server_destination is not None:
+        paths.append(os.path.join(root, shown(asset.server_destination)))
+        paths.extend(os.path.join(shown(base), shown(SERVER_STAGING_ROOT / asset.server_destination))
+                     for base in ctx.path_bases)  # fmt: skip
+    return list(dict.fromkeys(form for path in paths for form in path_forms(path, ctx.path_bases)))
+
+
 def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now: datetime) -> ImageIndex:
-    """filename -> (image id, file_path, inserted by this batch)."""
-    filenames = sorted({asset.filename for asset in batch})
-    known = set(session.execute(select(Image.filename).where(Image.filename.in_(filenames))).scalars())
+    """Each asset's image: one already there (by filename, then normalised file_path) or a new row.
+
+    A row found under the server importer's filename or any form of this file's paths is adopted:
+    its NULL columns are filled from the sidecar, nothing is overwritten. imgops' own filename is
+    the content hash, so it names an existing row only when that row holds the same bytes.
+    """
+    images = ctx.schema.table("images")
+    columns = [images.c.id, images.c.filename, images.c.file_path, *(images.c[name] for name in FILLABLE)]
+    own = sorted({asset.filename for asset in batch})
+    names = sorted(set(own) | {asset.server_filename for asset in batch if asset.server_filename})
+    by_name = {row.filename: row for row in session.execute(select(*columns).where(images.c.filename.in_(names)))}
+    forms = {id(asset): _known_paths(asset, ctx) for asset in batch}
+    wanted = sorted({form for paths in forms.values() for form in paths})
+    by_path: dict[str, Any] = {}
+    for row in session.execute(select(*columns).where(images.c.file_path.in_(wanted)).order_by(images.c.id)):
+        by_path.setdefault(row.file_path, row)
+    found: list[Any] = []
     rows, queued = [], set()
     for asset in batch:
-        if asset.filename in known or asset.filename in queued:
+        match = by_name.get(asset.server_filename or "") or next(
+            (by_path[form] for form in forms[id(asset)] if form in by_path), None
+        )
+        if match is not None and not _OWN_FILENAME.match(match.filename):
+            _fill_nulls(session, images, match, asset)
+            found.append((match.id, match.file_path, "adopted", match.filename))
+            continue
+        found.append(None)
+        if asset.filename in by_name or asset.filename in queued:
             continue
         queued.add(asset.filename)
-        meta = asset.metadata
-        rows.append(
-            {
-                "filename": asset.filename,
-                "file_path": str(ctx.legacy_root / asset.staged_path),
-                "prompt": meta.prompt,
-                "negative_prompt": meta.negative_prompt,
-                "seed": meta.seed,
-                "steps": meta.steps,
-                "guidance_scale": meta.guidance_scale,
-                "width": meta.width,
-                "height": meta.height,
-                "lora_config": json.dumps(meta.loras) if meta.loras else None,
-                "is_nsfw": False,
-                "is_public": asset.source.category != "packs",
-                "created_at": asset.created_at,
-                "updated_at": now,
-            }
-        )
+        rows.append(_image_row(asset, ctx, now))
     if rows:
-        session.execute(upsert(session, Image.__table__).on_conflict_do_nothing(index_elements=["filename"]), rows)
-    found = session.execute(
-        select(Image.filename, Image.id, Image.file_path).where(Image.filename.in_(filenames))
-    ).all()
-    return {name: (image_id, path, name in queued) for name, image_id, path in found}
+        session.execute(upsert(session, images).on_conflict_do_nothing(index_elements=["filename"]), rows)
+    ours = {
+        row.filename: (row.id, row.file_path)
+        for row in session.execute(select(images.c.filename, images.c.id, images.c.file_path)
+                                   .where(images.c.filename.in_(own)))
+    }  # fmt: skip
+    return [
+        known or (*ours[asset.filename], "new" if asset.filename in queued else "own", asset.filename)
+        for asset, known in zip(batch, found, strict=True)
+    ]
+
+
+def _image_row(asset: Asset, ctx: IngestContext, now: datetime) -> dict[str, Any]:
+    return {
+        "filename": asset.filename,
+        "file_path": str(ctx.legacy_root / asset.staged_path),
+        **_metadata_values(asset),
+        "is_nsfw": False,
+        "is_public": asset.album_spec.is_public,
+        "updated_at": now,
+    }
+
+
+def _metadata_values(asset: Asset) -> dict[str, Any]:
+    meta = asset.metadata
+    return {
+        "prompt": meta.prompt,
+        "negative_prompt": meta.negative_prompt,
+        "seed": meta.seed,
+        "steps": meta.steps,
+        "guidance_scale": meta.guidance_scale,
+        "width": meta.width,
+        "height": meta.height,
+        "lora_config": json.dumps(meta.loras) if meta.loras else None,
+        "created_at": asset.created_at,
+    }
+
+
+def _fill_nulls(session: Session, images: Table, row: Any, asset: Asset) -> None:
+    """Fill the adopted row's NULL columns this file's sidecar knows; never overwrite a value."""
+    values = {
+        name: value
+        for name, value in _metadata_values(asset).items()
+        if value is not None and getattr(row, name) is None
+    }
+    if values:
+        session.execute(update(images).where(images.c.id == row.id).values(**values))
 
 
 def _link(
@@ -141,25 +224,26 @@ def _link(
     now: datetime,
     outcome: BatchOutcome,
 ) -> None:
-    pairs = {(album_ids[a.album], images[a.filename][0]) for a in batch}
+    album_images = ctx.schema.table("album_images")
+    pairs = {(album_ids[a.album], image[0]) for a, image in zip(batch, images, strict=True)}
     album_set = sorted({album for album, _ in pairs})
     existing = set(
         session.execute(
-            select(AlbumImage.album_id, AlbumImage.image_id).where(
-                AlbumImage.album_id.in_(album_set), AlbumImage.image_id.in_(sorted({i for _, i in pairs}))
+            select(album_images.c.album_id, album_images.c.image_id).where(
+                album_images.c.album_id.in_(album_set), album_images.c.image_id.in_(sorted({i for _, i in pairs}))
             )
         ).all()
     )
     last = dict(
         session.execute(
-            select(AlbumImage.album_id, func.max(AlbumImage.sort_order))
-            .where(AlbumImage.album_id.in_(album_set))
-            .group_by(AlbumImage.album_id)
+            select(album_images.c.album_id, func.max(album_images.c.sort_order))
+            .where(album_images.c.album_id.in_(album_set))
+            .group_by(album_images.c.album_id)
         ).all()
     )
     rows = []
-    for asset in batch:
-        pair = (album_ids[asset.album], images[asset.filename][0])
+    for asset, image in zip(batch, images, strict=True):
+        pair = (album_ids[asset.album], image[0])
         if pair in existing:
             continue
         existing.add(pair)
@@ -170,17 +254,18 @@ def _link(
         )  # fmt: skip
         outcome.links[asset.album] += 1
     if rows:
-        session.execute(AlbumImage.__table__.insert(), rows)
+        session.execute(album_images.insert(), rows)
 
 
 def _label(session: Session, batch: list[Asset], images: ImageIndex, ctx: IngestContext, now: datetime) -> int:
-    wanted = {(images[a.filename][0], tag) for a in batch for tag in a.tags}
+    labels = ctx.schema.table("labels")
+    wanted = {(image[0], tag) for a, image in zip(batch, images, strict=True) for tag in a.tags}
     existing = set(
         session.execute(
-            select(Label.image_id, Label.label_text).where(
-                Label.image_id.in_(sorted({i for i, _ in wanted})),
-                Label.label_type == "manual",
-                Label.created_by == ctx.created_by,
+            select(labels.c.image_id, labels.c.label_text).where(
+                labels.c.image_id.in_(sorted({i for i, _ in wanted})),
+                labels.c.label_type == "manual",
+                labels.c.created_by == ctx.created_by,
             )
         ).all()
     )
@@ -190,7 +275,7 @@ def _label(session: Session, batch: list[Asset], images: ImageIndex, ctx: Ingest
         for image_id, tag in sorted(wanted - existing)
     ]  # fmt: skip
     if rows:
-        session.execute(Label.__table__.insert(), rows)
+        session.execute(labels.insert(), rows)
     return len(rows)
 
 
@@ -216,15 +301,15 @@ def _record_assets(session: Session, batch: list[Asset], images: ImageIndex, ctx
             "size": asset.source.size,
             "mtime_ns": asset.source.mtime_ns,
             "inode": asset.source.inode,
-            "image_id": images[asset.filename][0],
+            "image_id": image_id,
             "staged_path": str(asset.staged_path),
             "staged_folder": str(asset.staged_path.parent),
-            "entry": json.dumps(asset.entry(asset.filename), sort_keys=True),
+            "entry": json.dumps(asset.entry(filename), sort_keys=True),
             "manifested": False,
             "created_at": now,
             "updated_at": now,
         }
-        for asset in batch
+        for asset, (image_id, _, _, filename) in zip(batch, images, strict=True)
     ]
     statement = upsert(session, assets_table)
     keep = ("created_at", "id", "host", "source_path")

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import Engine
@@ -24,18 +24,21 @@ from sqlalchemy.orm import Session
 from ..config import Config
 from ..db import connected_engine, migrations, transaction
 from ..db.history import ensure_record
-from ..db.schema import ensure_imgops_schema, missing_platform_tables
-from ..errors import ConfigError, DatabaseError, reports_database_errors
+from ..db.schema import ensure_imgops_schema
+from ..db.server_schema import read_server_schema
+from ..errors import ConfigError, reports_database_errors
 from ..fs import PLACE_MODES, fsync_dir, job_lock
+from ..fs.stale import remove_stale_temporaries, stale_temporaries_in
 from ..host import host_name
 from ..jsonlog import log_event
 from ..metrics import Metric, records_metrics
 from ..result import JobResult
-from .albums import AlbumSpec, album_spec, resolve_albums
+from .albums import AlbumSpec, resolve_albums
 from .collect import SourceFile, collect, shown
 from .ingest import IngestContext, ingest_batch, known_assets, lock_for_ingest
 from .manifest import MANIFEST_NAME, pending_folders, write_manifest
 from .plan import Asset, describe
+from .server_tree import server_destinations
 from .stage import sha256_file, stage_file, unique_names
 
 BATCH_SIZE = 500
@@ -51,15 +54,24 @@ class _Run:
     skipped: Counter = field(default_factory=Counter)
     staged: Counter = field(default_factory=Counter)
     new_images: Counter = field(default_factory=Counter)
+    adopted: Counter = field(default_factory=Counter)
     links: Counter = field(default_factory=Counter)
     albums_created: list[str] = field(default_factory=list)
+    album_ids: dict[str, int] = field(default_factory=dict)
     touched_folders: set[str] = field(default_factory=set)
+    cleaned_folders: set[str] = field(default_factory=set)
+    staged_by_server: dict[str, PurePosixPath] = field(default_factory=dict)
     modes: set[str] = field(default_factory=set)
 
     def notice(self, message: str, **context: Any) -> None:
         self.counts["notices"] += 1
         if self.counts["notices"] <= MAX_NOTICES:
             self.result.notice(message, **context)
+
+    def remove_temporaries(self, folder: str, names: list[str]) -> None:
+        """Record the leftovers of a killed run removed from one folder."""
+        self.counts["temporaries_removed"] += len(names)
+        self.result.act("remove_temporaries", folder, files=names)
 
     def skip(self, path: Path, reason: str) -> None:
         self.skipped[reason] += 1
@@ -80,19 +92,23 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
     legacy_root = config.path("legacy_root")
     host = host_name(config)
     with connected_engine(config) as engine:
-        missing = missing_platform_tables(engine)
-        if missing:
-            raise DatabaseError(f"the platform tables {', '.join(missing)} are missing", missing_tables=missing)
+        schema = read_server_schema(engine)
+        schema.require("legacy")
         with job_lock(config.state_dir, "legacy", config.lock_timeout_seconds):
             tables_ready = _imgops_tables(engine, config, dry_run)
             ctx = IngestContext(
                 host=host,
                 legacy_root=legacy_root,
+                schema=schema,
+                path_bases=tuple(base for base in (outputs_dir, config.platform_folder) if base is not None),
                 created_by=config.legacy.created_by,
                 max_attempts=config.thumbnails.max_attempts,
                 imgops_tables=tables_ready,
             )
             run = _Run(JobResult(job="legacy", dry_run=dry_run))
+            run.staged_by_server, problem = server_destinations(legacy_root)
+            if problem:
+                run.notice(problem)
             with _sessions(engine, dry_run) as session_for:
                 for listing in collect(outputs_dir, packs_dir):
                     for path, reason in listing.skipped:
@@ -103,7 +119,7 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
                     names = unique_names(listing.files)
                     for start in range(0, len(listing.files), BATCH_SIZE):
                         batch = listing.files[start : start + BATCH_SIZE]
-                        _import_batch(batch, names, run, ctx, mode, packs_dir, session_for, dry_run)
+                        _import_batch(batch, names, run, ctx, mode, session_for, dry_run)
             _manifests(engine, run, ctx, dry_run)
     _finish(run, host, legacy_root, mode)
     imported = Metric("imgops_legacy_images_imported", "Images the last run added to the platform.")
@@ -117,7 +133,7 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
 def _record_history(config: Config, host: str, result: JobResult) -> None:
     """One ``migration_history`` row per host for this import, as the platform keeps for its imports."""
     name = f"imgops legacy import ({host})"
-    counts = ("discovered", "staged", "ingested", "duplicates", "orphans", "skipped", "albums_created")
+    counts = ("discovered", "staged", "ingested", "duplicates", "adopted", "orphans", "skipped", "albums_created")
     details = json.dumps({key: result.summary[key] for key in counts}, sort_keys=True)
     with connected_engine(config) as engine, transaction(engine) as session:
         ensure_record(session, name, details, refresh_timestamp=True)
@@ -148,7 +164,6 @@ def _import_batch(
     run: _Run,
     ctx: IngestContext,
     mode: str,
-    packs_dir: Path | None,
     session_for: Callable[[], AbstractContextManager[Session]],
     dry_run: bool,
 ) -> None:
@@ -164,16 +179,19 @@ def _import_batch(
         if quick_match and os.path.lexists(os.path.join(legacy_root, record[4])):
             run.counts["unchanged"] += 1
             continue
-        asset = describe(source, names[source.name])
+        asset = describe(source, names[source.name], run.staged_by_server)
         for problem in asset.problems:
             run.counts["sidecar_problems"] += 1
             run.notice(f"sidecar {shown(source.sidecar or source.path)}: {problem}", path=source.text)
+        _clean_folder(run, ctx.legacy_root, str(asset.staged_path.parent), dry_run)
         path = source.path
         try:
             asset.sha256 = sha256_file(path)
         except OSError as exc:
             run.skip(path, f"unreadable: {exc.strerror}")
             continue
+        if _staged_by_server(asset, ctx.legacy_root, path):
+            asset.staged_path = asset.server_destination  # the server's importer staged it: used where it is
         outcome = stage_file(path, ctx.legacy_root / asset.staged_path, asset.sha256, mode, dry_run)
         if outcome.state == "conflict":
             run.skip(path, "staged_conflict")
@@ -193,15 +211,15 @@ def _import_batch(
     if not dry_run:
         for folder in sorted({asset.staged_path.parent for asset in todo}):
             fsync_dir(ctx.legacy_root / folder)
-    specs: dict[str, AlbumSpec] = {}
-    for asset in todo:
-        if asset.album not in specs:
-            specs[asset.album] = album_spec(asset.album, asset.source, packs_dir)
+    specs: dict[str, AlbumSpec] = {a.album: a.album_spec for a in todo if a.album not in run.album_ids}
     with session_for() as session:
         lock_for_ingest(session)
-        album_ids, created = resolve_albums(session, specs, ctx.created_by)
-        outcome = ingest_batch(session, todo, album_ids, ctx)
+        found, created = resolve_albums(session, ctx.schema, specs, ctx.created_by) if specs else ({}, [])
+        outcome = ingest_batch(session, todo, {**run.album_ids, **found}, ctx)
+    run.album_ids.update(found)
     run.albums_created.extend(created)
+    run.counts["adopted"] += outcome.adopted
+    run.adopted.update(outcome.adopted_in)
     run.counts["ingested"] += outcome.ingested
     run.counts["duplicates"] += outcome.duplicates
     run.counts["labels"] += outcome.labels
@@ -213,13 +231,47 @@ def _import_batch(
     log_event("legacy_batch", logging.DEBUG, files=len(batch), ingested=outcome.ingested)
 
 
+def _staged_by_server(asset: Asset, legacy_root: Path, source: Path) -> bool:
+    """Whether the server's importer staged this file under ``legacy_root`` (and imgops did not stage it itself).
+
+    Its stager places a symlink to the absolute source (or a copy with ``--no-symlink``) at its own
+    destination; either is the same file, so imgops neither stages it again nor makes a second row.
+    """
+    destination = asset.server_destination
+    if destination is None or os.path.lexists(legacy_root / asset.staged_path):
+        return False
+    target = legacy_root / destination
+    try:
+        if os.path.islink(target):
+            return os.path.realpath(target) == os.path.realpath(source)
+        return os.path.isfile(target) and (
+            os.path.samefile(target, source)
+            or (os.path.getsize(target) == asset.source.size and sha256_file(target) == asset.sha256)
+        )
+    except OSError:
+        return False
+
+
+def _clean_folder(run: _Run, legacy_root: Path, folder: str, dry_run: bool) -> None:
+    """Before the first file of a run goes into a staged folder: remove what a killed run left there."""
+    if folder in run.cleaned_folders:
+        return
+    run.cleaned_folders.add(folder)
+    removed = stale_temporaries_in(legacy_root / folder) if dry_run else remove_stale_temporaries(legacy_root / folder)
+    if removed:
+        run.remove_temporaries(folder, removed)
+
+
 def _manifests(engine: Engine, run: _Run, ctx: IngestContext, dry_run: bool) -> None:
     if dry_run or not ctx.imgops_tables:
         for folder in sorted(run.touched_folders):
             run.result.act("write_manifest", f"{folder}/{MANIFEST_NAME}")
         return
     for folder in pending_folders(engine, ctx.host):
-        if write_manifest(engine, ctx.host, ctx.legacy_root, folder):
+        changed, removed = write_manifest(engine, ctx.host, ctx.legacy_root, folder)
+        if removed:
+            run.remove_temporaries(folder, removed)
+        if changed:
             run.counts["manifests_written"] += 1
             run.result.act("write_manifest", f"{folder}/{MANIFEST_NAME}")
 
@@ -232,6 +284,8 @@ def _finish(run: _Run, host: str, legacy_root: Path, mode: str) -> None:
         result.act("stage", folder, files=run.staged[folder], mode="/".join(sorted(run.modes)) or mode)
     for album in sorted(set(run.new_images) | set(run.links)):
         result.act("ingest", album, images=run.new_images[album], links=run.links[album])
+    for album in sorted(run.adopted):
+        result.act("adopt", album, images=run.adopted[album])
     if run.counts["labels"]:
         result.act("label", "labels", count=run.counts["labels"])
     if run.counts["thumbnails_queued"]:
@@ -250,6 +304,7 @@ def _finish(run: _Run, host: str, legacy_root: Path, mode: str) -> None:
         "staged": counts["staged"],
         "ingested": counts["ingested"],
         "duplicates": counts["duplicates"],
+        "adopted": counts["adopted"],
         "orphans": counts["orphans"],
         "skipped": sum(run.skipped.values()),
         "skipped_reasons": dict(sorted(run.skipped.items())),
@@ -259,6 +314,7 @@ def _finish(run: _Run, host: str, legacy_root: Path, mode: str) -> None:
         "labels_added": counts["labels"],
         "thumbnails_queued": counts["thumbnails_queued"],
         "manifests_written": sum(1 for a in result.actions if a.kind == "write_manifest"),
+        "temporaries_removed": counts["temporaries_removed"],
     }
     if sys.stderr.isatty():
         sys.stderr.write("\n")

@@ -17,7 +17,10 @@ from sqlalchemy import Engine, select, update
 
 from ..db import transaction
 from ..db.imgops_tables import assets
+from ..errors import InputError
 from ..fs import atomic_write_text
+from ..fs.read import read_regular_text
+from ..fs.stale import remove_stale_temporaries
 
 MANIFEST_NAME = "manifest.yaml"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -68,8 +71,12 @@ def pending_folders(engine: Engine, host: str) -> list[str]:
         return list(rows.scalars())
 
 
-def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) -> bool:
-    """Rebuild one folder's manifest; True when the file changed."""
+def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) -> tuple[bool, list[str]]:
+    """Rebuild one folder's manifest; (whether the file changed, the stale temporaries removed).
+
+    A run killed while writing a manifest leaves its temporary and the folder's rows not
+    ``manifested``, so this is the next write of that folder: it removes the leftover first.
+    """
     with transaction(engine) as session:
         entries = [
             json.loads(entry)
@@ -78,10 +85,11 @@ def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) ->
             ).scalars()
         ]
         target = legacy_root / folder / MANIFEST_NAME
+        removed = remove_stale_temporaries(target.parent, (MANIFEST_NAME,))
         text = render_manifest(folder, entries)
-        try:
-            changed = target.read_text(encoding="utf-8") != text
-        except FileNotFoundError:
+        try:  # what is there now is read as hostile input: a FIFO in its place must not hang the run
+            changed = read_regular_text(target, "manifest") != text
+        except InputError:  # missing, not a regular file, too large, not UTF-8: replaced by the rename
             changed = True
         if changed:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -89,4 +97,4 @@ def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) ->
         session.execute(
             update(assets).where(assets.c.host == host, assets.c.staged_folder == folder).values(manifested=True)
         )
-    return changed
+    return changed, removed

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
-from .albums import album_name
+from .albums import AlbumSpec, album_spec
 from .collect import SourceFile
 from .sidecar import Metadata, name_timestamp, read_sidecar
-from .stage import staged_folder
+from .stage import server_destination, server_filename, staged_folder
 
 CATEGORY_TAGS = {
     "singles": "legacy-single",
@@ -29,11 +29,22 @@ class Asset:
     metadata: Metadata
     created_at: datetime
     staged_path: PurePosixPath
-    album: str
+    album_spec: AlbumSpec
     tags: list[str]
     problems: list[str] = field(default_factory=list)
+    server_destination: PurePosixPath | None = None
+    """Where the server's importer stages (or staged) this file, below its staging root."""
     sha256: str = ""
     state: str = ""
+
+    @property
+    def album(self) -> str:
+        return self.album_spec.name
+
+    @property
+    def server_filename(self) -> str | None:
+        """The filename the server's importer gives this file's row."""
+        return None if self.server_destination is None else server_filename(self.server_destination)
 
     @cached_property
     def source_text(self) -> str:
@@ -66,8 +77,12 @@ class Asset:
         }
 
 
-def describe(source: SourceFile, staged_name: str) -> Asset:
-    """Read the sidecar and date the file: sidecar timestamp, else the name's, else the file time."""
+def describe(source: SourceFile, staged_name: str, staged_by_server: dict[str, PurePosixPath] | None = None) -> Asset:
+    """Read the sidecar and date the file: sidecar timestamp, else the name's, else the file time.
+
+    ``staged_by_server`` (source path -> destination, from the server's staging manifest) wins over
+    the computed server destination.
+    """
     if source.sidecar is not None:
         metadata, problems = read_sidecar(source.sidecar)
     else:
@@ -83,9 +98,10 @@ def describe(source: SourceFile, staged_name: str) -> Asset:
         metadata=metadata,
         created_at=created_at,
         staged_path=folder / staged_name,
-        album=album_name(source.category, source.group, created_at),
+        album_spec=album_spec(source),
         tags=tags_for(source, metadata),
         problems=problems,
+        server_destination=(staged_by_server or {}).get(source.text) or server_destination(source),
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ..errors import InputError
+from ..fs.read import read_regular
+from ..parsing import load_json
 
 INT32 = 2**31 - 1
 INT_FIELDS = ("width", "height", "steps", "seed")
@@ -38,11 +41,15 @@ class Metadata:
 
 
 def read_sidecar(path: Path) -> tuple[Metadata, list[str]]:
-    """Metadata from ``path`` and the problems found (unreadable, not an object, bad fields)."""
+    """Metadata from ``path`` and the problems found (unreadable, not an object, bad fields).
+
+    A sidecar is hostile input: a FIFO or device in its place, an oversized or deeply nested file
+    is one problem of this image (read without blocking, size-capped, depth-bounded), never a hang.
+    """
     try:
-        raw = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        return Metadata(), [f"unreadable sidecar: {exc}"]
+        raw = load_json(read_regular(path, "sidecar"), f"sidecar {path}")
+    except InputError as exc:
+        return Metadata(), [f"unreadable sidecar: {str(exc).removeprefix(f'sidecar {path}: ')}"]
     if not isinstance(raw, dict):
         return Metadata(), [f"sidecar is a JSON {type(raw).__name__}, not an object"]
     return coerce_metadata(raw)

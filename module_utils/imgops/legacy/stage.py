@@ -20,6 +20,8 @@ STAGED_FOLDERS = {
     "lora": "lora-experiments",
     "packs": "reference-packs",
 }
+_SERVER_TIMESTAMP = re.compile(r"(\d{4})(\d\d)\d\d[_-]\d{6}")
+SERVER_FILENAME_MAX = 255
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _CHUNK = 1 << 20
 
@@ -49,6 +51,35 @@ def staged_folder(source: SourceFile, created_at: datetime) -> PurePosixPath:
     if source.category == "singles":
         return PurePosixPath(top, f"{created_at:%Y-%m}")
     return PurePosixPath(top, slug(source.group))
+
+
+def server_month(stem: str) -> str | None:
+    """``YYYY-MM`` of the first ``YYYYMMDD[_-]HHMMSS`` in a file stem, as the server's collector reads it."""
+    match = _SERVER_TIMESTAMP.search(stem)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    return f"{match.group(1)}-{match.group(2)}"
+
+
+def server_destination(source: SourceFile) -> PurePosixPath | None:
+    """Where the server's ``import_legacy_media.py`` stages this file under its staging root (SERVER_FACTS 8).
+
+    None for reference packs, which the server does not collect.
+    """
+    if source.category == "singles":
+        month = server_month(os.path.splitext(source.name)[0]) or "unknown"
+        return PurePosixPath("singles", month, source.name)
+    if source.category in ("decks", "zodiac"):
+        return PurePosixPath(source.category, source.group, source.relative)
+    if source.category == "lora":
+        return PurePosixPath("lora-experiments", "lora-tests", source.group, source.relative)
+    return None
+
+
+def server_filename(destination: PurePosixPath) -> str:
+    """The ``images.filename`` the server's importer gives a staged file: its path joined by ``__``."""
+    text = os.fsencode(str(destination)).decode("utf-8", "backslashreplace")  # as shown: the column is text
+    return text.replace("/", "__")[-SERVER_FILENAME_MAX:]
 
 
 def unique_names(sources: list[SourceFile]) -> dict[str, str]:
