@@ -67,11 +67,11 @@ def test_old_terminal_scrape_jobs_lose_their_folder_and_recent_or_running_ones_s
     assert sorted(planned) == ["scrape_jobs/1", "scrape_jobs/2"]
     job_1, job_2 = planned["scrape_jobs/1"], planned["scrape_jobs/2"]
     assert [(p.what, p.named) for p in job_1.paths] == [("scrape_output", str(scraped / "job_1"))]
-    assert (job_1.row_before, job_1.row_after) == ({"output_directory": str(scraped / "job_1")},
-                                                   {"output_directory": ""})  # fmt: skip
+    assert job_1.row_change(job_1.paths) == ({"output_directory": str(scraped / "job_1")},
+                                             {"output_directory": ""})  # fmt: skip
     assert job_1.why == "completed 90 days ago (retention 30 days)"
     assert [p.named for p in job_2.paths] == [str(scraped / "job_2")]
-    assert (job_2.row_before, job_2.row_after) == ({}, {})  # nothing to write back to a NULL column
+    assert job_2.row_change(job_2.paths) == ({}, {})  # nothing to write back to a NULL column
     assert job_2.why == "failed 45 days ago (retention 30 days)"
 
 
@@ -101,35 +101,79 @@ def test_a_path_outside_the_root_or_through_a_symlink_refuses_its_row_with_the_r
 
 
 def test_training_runs_lose_dataset_and_log_and_their_weights_only_when_asked(session: Session, tmp_path: Path) -> None:
+    """The server's layout: weights in <lora>/trained_<id>, the log in <lora>/logs (its log rule)."""
     now = utcnow()
-    datasets, checkpoints = tmp_path / "training", tmp_path / "checkpoints"
-    fill(datasets / "training_run_1")
-    run_dir = fill(checkpoints / "run_1", files=0)
-    fill(run_dir / "logs", files=0)
-    (run_dir / "logs" / "training_1.log").write_text("step 1 loss 0.3\n", encoding="utf-8")
-    (run_dir / "final.safetensors").write_bytes(b"w" * 4096)
+    datasets, lora = tmp_path / "training", tmp_path / "lora"
+    dataset = fill(datasets / "training_run_1")
+    trained = fill(lora / "trained_1", files=0)
+    (trained / "run_1.safetensors").write_bytes(b"w" * 4096)
+    fill(lora / "logs", files=0)
+    (lora / "logs" / "training_1.log").write_text("step 1 loss 0.3\n", encoding="utf-8")
     when = now - timedelta(days=60)
     session.execute(insert(TrainingRun).values(
-        id=1, status="completed", dataset_path=str(datasets / "training_run_1"),
-        output_path=str(run_dir / "final.safetensors"), final_checkpoint=str(run_dir / "final.safetensors"),
-        created_at=when, completed_at=when,
+        id=1, status="completed", dataset_path=str(dataset), output_path=str(trained),
+        final_checkpoint=str(trained / "run_1.safetensors"), created_at=when, completed_at=when,
     ))  # fmt: skip
     plan = new_plan("training", now)
-    plan_training(session, datasets, checkpoints, plan, now, purge_checkpoints=False)
+    plan_training(session, datasets, lora, plan, now, purge_checkpoints=False)
+    assert plan.refusals == []
     [item] = plan.items
     assert [(p.what, p.named) for p in item.paths] == [
-        ("training_dataset", str(datasets / "training_run_1")),
-        ("training_log", str(run_dir / "logs" / "training_1.log")),
+        ("training_dataset", str(dataset)),
+        ("training_log", str(lora / "logs" / "training_1.log")),
     ]
-    assert (item.row_before, item.row_after) == ({"dataset_path": str(datasets / "training_run_1")},
-                                                 {"dataset_path": ""})  # fmt: skip
+    assert item.row_change(item.paths) == ({"dataset_path": str(dataset)}, {"dataset_path": ""})
+    assert item.row_change(item.paths[1:]) == ({}, {})  # only the dataset's going clears dataset_path
 
     plan = new_plan("training", now)
-    plan_training(session, datasets, checkpoints, plan, now, purge_checkpoints=True)
+    plan_training(session, datasets, lora, plan, now, purge_checkpoints=True)
     [item] = plan.items
-    # output_path and final_checkpoint name the same file: it is listed once; output_path (NOT NULL) stays.
-    assert [p.what for p in item.paths] == ["training_dataset", "training_log", "checkpoint"]
-    assert item.row_after == {"dataset_path": "", "final_checkpoint": None}
+    # final_checkpoint lies in output_path: it goes with that folder, listed once; output_path (NOT NULL) stays.
+    assert [(p.what, p.named) for p in item.paths][1:] == [
+        ("training_log", str(lora / "logs" / "training_1.log")),
+        ("checkpoint", str(trained)),
+    ]
+    assert item.row_change(item.paths) == (
+        {"dataset_path": str(dataset), "final_checkpoint": str(trained / "run_1.safetensors")},
+        {"dataset_path": "", "final_checkpoint": None},
+    )
+
+    plan = new_plan("training", now)  # no LoRA root here: the log and weights are refused, the dataset still goes
+    plan_training(session, datasets, None, plan, now, purge_checkpoints=True)
+    [item] = plan.items
+    assert [p.what for p in item.paths] == ["training_dataset"]
+    assert [(r.row, r.what, r.path, r.reason) for r in plan.refusals] == [
+        ("training_runs/1", "training_log", str(lora / "logs" / "training_1.log"), "root_missing"),
+        ("training_runs/1", "checkpoint", str(trained), "root_missing"),
+        ("training_runs/1", "checkpoint", str(trained / "run_1.safetensors"), "root_missing"),
+    ]
+    assert item.row_change(item.paths) == ({"dataset_path": str(dataset)}, {"dataset_path": ""})
+
+
+def test_a_log_or_weights_outside_the_lora_root_are_refused_and_the_dataset_still_goes(
+    session: Session, tmp_path: Path
+) -> None:
+    now = utcnow()
+    datasets, lora, elsewhere = tmp_path / "training", tmp_path / "lora", tmp_path / "elsewhere" / "trained_2"
+    dataset = fill(datasets / "training_run_2")
+    lora.mkdir()
+    fill(elsewhere.parent / "logs", files=0)
+    (elsewhere.parent / "logs" / "training_2.log").write_text("not in the LoRA root\n", encoding="utf-8")
+    when = now - timedelta(days=60)
+    session.execute(insert(TrainingRun).values(
+        id=2, status="failed", dataset_path=str(dataset), output_path=str(elsewhere),
+        created_at=when, last_error_at=when,
+    ))  # fmt: skip
+    plan = new_plan("training", now)
+    plan_training(session, datasets, lora, plan, now, purge_checkpoints=True)
+    [item] = plan.items
+    assert [(p.what, p.named) for p in item.paths] == [("training_dataset", str(dataset))]
+    assert [(r.row, r.what, r.path, r.reason) for r in plan.refusals] == [
+        ("training_runs/2", "training_log", str(elsewhere.parent / "logs" / "training_2.log"), "outside_root"),
+        ("training_runs/2", "checkpoint", str(elsewhere), "outside_root"),
+    ]
+    assert all(str(lora) in r.message for r in plan.refusals)
+    assert item.row_change(item.paths) == ({"dataset_path": str(dataset)}, {"dataset_path": ""})
 
 
 def test_measuring_keeps_what_exists_and_leaves_rows_whose_folders_are_elsewhere(
@@ -148,14 +192,19 @@ def test_measuring_keeps_what_exists_and_leaves_rows_whose_folders_are_elsewhere
     assert usage.entries == 4 and usage.apparent_bytes >= 3 * 2048  # the folder and its three files
     assert plan.missing == ["scrape_jobs/2"]
 
-    plan = new_plan("scrape", now)
-    plan_scrape(session, scraped, plan, now)
-    measure_paths(plan, sizes=False, clear_missing=True)
-    assert [(item.row, [p.named for p in item.paths]) for item in plan.items] == [
-        ("scrape_jobs/1", [str(scraped / "job_1")]),
-        ("scrape_jobs/2", []),  # only its row is cleared
-    ]
-    assert plan.missing == []
+    for cleared in ({"clear_missing": True}, {"finish": {"scrape_jobs/2:scrape_output"}}):
+        # asked to clear missing folders, or this host removed it itself in a run that stopped (its journal)
+        plan = new_plan("scrape", now)
+        plan_scrape(session, scraped, plan, now)
+        measure_paths(plan, sizes=False, **cleared)
+        assert [(item.row, [(p.named, p.exists) for p in item.paths]) for item in plan.items] == [
+            ("scrape_jobs/1", [(str(scraped / "job_1"), True)]),
+            ("scrape_jobs/2", [(str(scraped / "job_2"), False)]),  # kept only to clear its row
+        ]
+        job_2 = plan.items[1]
+        assert job_2.row_change(job_2.paths) == ({"output_directory": str(scraped / "job_2")},
+                                                 {"output_directory": ""})  # fmt: skip
+        assert plan.missing == []
 
 
 def test_orphans_are_old_folders_no_row_names(session: Session, tmp_path: Path) -> None:
