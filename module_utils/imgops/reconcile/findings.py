@@ -71,22 +71,36 @@ class IdSet:
 
 
 class HashSet:
-    """Hashable keys (paths, inode pairs) as a sorted array of their 64-bit hashes; sealed before lookups."""
+    """Keys (paths, inode pairs) as sorted runs of their 64-bit hashes; ``seal()`` before any lookup.
+
+    Sorting in runs of ``RUN`` keeps the sort's temporary list small however many keys there are;
+    a lookup bisects each run.
+    """
+
+    RUN = 1 << 18
 
     def __init__(self) -> None:
-        self._hashes = array("q")
-        self._sealed = False
+        self._pending = array("q")
+        self._runs: list[array] = []
 
     def add(self, key: object) -> None:
-        self._hashes.append(hash(key))
+        self._pending.append(hash(key))
 
-    def seal(self) -> None:
-        self._hashes = array("q", sorted(self._hashes))
-        self._sealed = True
+    def add_hash(self, value: int) -> None:
+        self._pending.append(value)
+
+    def seal(self) -> HashSet:
+        for start in range(0, len(self._pending), self.RUN):
+            self._runs.append(array("q", sorted(self._pending[start : start + self.RUN])))
+        self._pending = array("q")
+        return self
 
     def __contains__(self, key: object) -> bool:
-        if not self._sealed:
-            raise RuntimeError("seal() a HashSet before looking keys up")
-        value = hash(key)
-        at = bisect_left(self._hashes, value)
-        return at < len(self._hashes) and self._hashes[at] == value
+        return self.has_hash(hash(key))
+
+    def has_hash(self, value: int) -> bool:
+        for run in self._runs:
+            at = bisect_left(run, value)
+            if at < len(run) and run[at] == value:
+                return True
+        return False

@@ -24,7 +24,7 @@ from ..result import JobResult
 from . import fix as repair
 from .findings import KINDS, Finding, IdSet, new_findings
 from .paths import Bases
-from .scan_files import orphan_thumbnails, unreferenced_files
+from .scan_files import orphan_thumbnails, unreferenced_files, walk_roots
 from .scan_images import ImageScan, purged_folders, scan_images
 from .scan_links import LinkScan, album_ids, scan_links, scan_queue
 
@@ -52,10 +52,12 @@ def run_reconcile(config: Config, fix: bool = False, dry_run: bool = False) -> J
         schema = read_server_schema(engine)
         schema.require("reconcile")
         tables = _Tables(*(schema.table(name) for name in ("images", "albums", "album_images", "labels")))
+        roots = [root for root in (paths.outputs_dir, paths.legacy_root) if root is not None and root.is_dir()]
+        walk = walk_roots(roots, [paths.thumbnails_dir] if paths.thumbnails_dir else [])
         with engine.connect() as connection:
             purged = purged_folders(connection, schema.table("scrape_jobs"), schema.table("training_runs"),
                                     paths.scraped_dir, paths.training_dataset_dir)  # fmt: skip
-            scan = scan_images(connection, tables.images, bases, purged, found)
+            scan = scan_images(connection, tables.images, bases, purged, walk, found)
             albums_present = album_ids(connection, tables.albums)
         gone = None
         files_here = fix and _files_here(config, result)
@@ -85,9 +87,7 @@ def run_reconcile(config: Config, fix: bool = False, dry_run: bool = False) -> J
                            count=found["orphan_thumbnails"].fixed)  # fmt: skip
         for message in refusals:
             result.notice(message)
-        roots = [root for root in (paths.outputs_dir, paths.legacy_root) if root is not None and root.is_dir()]
-        skip = [paths.thumbnails_dir] if paths.thumbnails_dir else []
-        unreferenced_files(roots, skip, scan.referenced, found)
+        unreferenced_files(walk, scan.referenced, found)
         result.metrics["imgops_reconcile"] = _metrics(found)
     result.summary = {
         "generation": schema.generation,

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Table, func, select
 from ..server_paths import scrape_folder_name, training_dataset_folder_name
 from .findings import Finding, HashSet, IdSet
 from .paths import Bases, image_file
+from .scan_files import Walk
 
 BATCH = 2000
 
@@ -28,7 +29,7 @@ class ImageScan:
     present: IdSet
     rows: int = 0
     referenced: HashSet = field(default_factory=HashSet)
-    """Normalised paths and (device, inode) pairs of every file a row names."""
+    """Normalised paths of every file a row names."""
     thumbnail_paths: HashSet = field(default_factory=HashSet)
     """Normalised paths every ``thumbnail_path`` names."""
     missing_ids: array = field(default_factory=lambda: array("q"))
@@ -46,6 +47,13 @@ def stream(connection: Connection, statement: object) -> Iterator[tuple]:
         yield from partition
 
 
+def _exists(path: str, walk: Walk) -> bool:
+    """A file the walk covers is looked up in it; any other is stat'ed (following symlinks, as the server reads)."""
+    if walk.covers(path):
+        return path in walk.path_set
+    return os.path.exists(path)
+
+
 def _ancestors(path: str) -> Iterator[str]:
     parent = os.path.dirname(path)
     while parent and parent != path:
@@ -58,6 +66,7 @@ def scan_images(
     images: Table,
     bases: Bases,
     purged_folders: dict[str, str],
+    walk: Walk,
     found: dict[str, Finding],
 ) -> ImageScan:
     """Stream every images row: a missing file, a thumbnail path naming nothing, a file in a purged folder."""
@@ -70,13 +79,8 @@ def scan_images(
         located = None
         for candidate in bases.candidates(named) if named else ():
             scan.referenced.add(candidate)
-            if located is None:
-                try:
-                    st = os.stat(candidate)
-                except OSError:
-                    continue
+            if located is None and _exists(candidate, walk):
                 located = candidate
-                scan.referenced.add((st.st_dev, st.st_ino))
         if located is None:
             scan.missing_ids.append(image_id)
             found["missing_image_files"].add(id=image_id, file_path=file_path or "", filename=filename or "")
