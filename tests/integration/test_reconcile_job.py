@@ -8,11 +8,13 @@ the files and the bytes that the jobs leave.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,16 +23,15 @@ from typing import Any
 
 import pytest
 import yaml
+from imgops_testing.server_ddl import create_server_schema
 from PIL import Image as PILImage
 from sqlalchemy import Engine, MetaData, create_engine, insert, select, text
 
 from imgops.config import Config, load_config
 from imgops.contracts import problems
 from imgops.db import migrations
-from imgops.db.imgops_tables import queue
 from imgops.reconcile import run_reconcile
 from imgops.thumbnails import run_thumbnails
-from imgops_testing.server_ddl import create_server_schema
 
 HOST = "test-host"
 CASES = [("sqlite", "seed"), ("sqlite", "current"), ("postgresql", "seed"), ("postgresql", "current")]
@@ -198,7 +199,8 @@ def seed_disagreements(server: Server) -> None:
     for name in ("1.webp", "3.webp", "500.webp", f"{OLD_NAMED}.jpg", f"{OLD_ORPHAN}.jpg", "readme.txt"):
         (server.thumbnails / name).write_bytes(b"thumb")
     server.insert("images",
-        {"id": 1, "filename": "a.png", "file_path": str(server.outputs / "a.png"), "thumbnail_path": "thumbnails/1.webp"},
+        {"id": 1, "filename": "a.png", "file_path": str(server.outputs / "a.png"),
+         "thumbnail_path": "thumbnails/1.webp"},
         {"id": 2, "filename": "b.png", "file_path": "b.png", "thumbnail_path": "thumbnails/99.webp"},
         {"id": 3, "filename": "c.png", "file_path": str(server.outputs / "gone" / "c.png"),
          "thumbnail_path": "thumbnails/3.webp"},
@@ -212,8 +214,11 @@ def seed_disagreements(server: Server) -> None:
                   {"id": 3, "album_id": 77, "image_id": 1}, {"id": 4, "album_id": 1, "image_id": 3})  # fmt: skip
     server.insert("labels", {"id": 1, "image_id": 1, "label_text": "ok"}, {"id": 2, "image_id": 42, "label_text": "x"},
                   {"id": 3, "image_id": 3, "label_text": "of a missing file"})  # fmt: skip
-    server.insert("scrape_jobs", {"id": 7, "name": "purged", "status": "completed", "output_directory": ""},
-                  {"id": 8, "name": "live", "status": "completed", "output_directory": str(server.scraped / "job_8")})
+    server.insert(
+        "scrape_jobs",
+        {"id": 7, "name": "purged", "status": "completed", "output_directory": ""},
+        {"id": 8, "name": "live", "status": "completed", "output_directory": str(server.scraped / "job_8")},
+    )
     server.insert("training_runs", {"id": 3, "name": "purged", "dataset_path": "", "output_path": ""})
     queue_thumbnails(server, 1, 42)
 
@@ -310,5 +315,48 @@ def test_reconcile_refuses_a_database_without_the_tables(tmp_path: Path) -> None
         run_reconcile(load_config(config_path, environ={}))
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def test_a_fix_killed_at_any_point_then_rerun_ends_where_an_uninterrupted_run_ends(
+    server: Server, venv_bin: Path
+) -> None:
+    seed_disagreements(server)
+    many = range(1000, 4000)
+    server.insert("labels", *({"id": i, "image_id": 50_000 + i, "label_text": "dangling"} for i in many))
+    server.insert("album_images", *({"id": i, "album_id": 1, "image_id": 50_000 + i} for i in many))
+    for i in many:
+        (server.thumbnails / f"{50_000 + i}.webp").write_bytes(b"orphan")
+    config = server.config(reconcile={"delete_missing_images": True})
+    argv = [str(venv_bin / "imgops"), "--config", str(config.source), "reconcile", "--fix"]
+    for delay in (0.4, 0.8, 1.2):
+        running = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        running.send_signal(signal.SIGKILL)
+        running.wait()
+    run_reconcile(config, fix=True)
+    images, links, labels, thumbnails = state(server)
+    assert [i for i, _ in images] == [1, 2, 4, 6] and links == [(1,)] and labels == [(1,)]
+    assert thumbnails == sorted(["1.webp", f"{OLD_NAMED}.jpg", "readme.txt"])  # no temp file either
+    assert run_reconcile(config, fix=True).changed is False
+
+
+def test_memory_does_not_grow_with_the_rows(tmp_path: Path) -> None:
+    """Peak RSS of a run over 10,000 and over 100,000 images rows differs by little (compact sets, streamed rows)."""
+    peaks = {}
+    for rows in (10_000, 100_000):
+        url = f"sqlite:///{tmp_path / f'{rows}.db'}"
+        create_server_schema(url, "current")
+        engine = create_engine(url)
+        metadata = MetaData()
+        metadata.reflect(engine, only=["images"])
+        with engine.begin() as connection:
+            rows_data = [{"id": i, "filename": f"{i}.png", "file_path": f"/gone/{i}.png"} for i in range(1, rows + 1)]
+            connection.execute(insert(metadata.tables["images"]), rows_data)
+        engine.dispose()
+        config = tmp_path / f"{rows}.yml"
+        config.write_text(yaml.safe_dump({"database_url": url, "paths": {"state_dir": str(tmp_path / "state")}}))
+        code = ("import sys; from imgops.config import load_config; from imgops.reconcile import run_reconcile; "
+                "assert run_reconcile(load_config(sys.argv[1])).summary['found'] == int(sys.argv[2]); "
+                "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")  # fmt: skip
+        ran = subprocess.run([sys.executable, "-c", code, str(config), str(rows)], capture_output=True, text=True,
+                             check=True)  # fmt: skip
+        peaks[rows] = int(ran.stdout) / 1024
+    assert peaks[100_000] - peaks[10_000] < 12, peaks  # MiB; holding the rows would take well over 30
