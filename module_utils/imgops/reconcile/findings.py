@@ -77,7 +77,7 @@ class HashSet:
     a lookup bisects each run.
     """
 
-    RUN = 1 << 18
+    RUN = 1 << 16
 
     def __init__(self) -> None:
         self._pending = array("q")

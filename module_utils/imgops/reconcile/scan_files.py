@@ -125,17 +125,15 @@ def unreferenced_files(walk: Walk, referenced: HashSet, found: dict[str, Finding
 
     Counted from the hashes; the samples come from a second listing that stops at the twentieth.
     """
+    by_path = bytearray(len(walk.paths))  # 1: a row names this file's path
     referenced_inodes = HashSet()
-    for key, inode in zip(walk.paths, walk.inodes, strict=True):
+    for at, (key, inode) in enumerate(zip(walk.paths, walk.inodes, strict=True)):
         if referenced.has_hash(key):
+            by_path[at] = 1
             referenced_inodes.add_hash(inode)
     referenced_inodes.seal()
     finding = found["unreferenced_files"]
-    wanted = sum(
-        1
-        for key, inode in zip(walk.paths, walk.inodes, strict=True)
-        if not referenced.has_hash(key) and not referenced_inodes.has_hash(inode)
-    )
+    wanted = sum(1 for at, inode in enumerate(walk.inodes) if not by_path[at] and not referenced_inodes.has_hash(inode))
     if not wanted:
         return
     for entry in walk.entries():
