@@ -360,3 +360,23 @@ def test_memory_does_not_grow_with_the_rows(tmp_path: Path) -> None:
                              check=True)  # fmt: skip
         peaks[rows] = int(ran.stdout) / 1024
     assert peaks[100_000] - peaks[10_000] < 12, peaks  # MiB; holding the rows would take well over 30
+
+
+@pytest.mark.ansible
+def test_the_module_in_check_mode_is_the_plan_and_fix_true_repairs(server: Server, ansible_env: dict[str, str]) -> None:
+    seed_disagreements(server)
+    before = state(server)
+    env = {**ansible_env, "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}
+
+    def module(*extra: str) -> dict[str, Any]:
+        argv = ["ansible", "localhost", "-m", "imgops_reconcile", "-a", f"config={server.config_path} fix=true", *extra]
+        ran = subprocess.run(argv, cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
+                             check=False)  # fmt: skip
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        return json.loads(ran.stdout.split(" => ", 1)[1])
+
+    planned = module("--check")
+    assert planned["changed"] is True and planned["dry_run"] is True and state(server) == before
+    done = module()
+    assert done["changed"] is True and done["summary"]["fixed"] == planned["summary"]["fixed"] == 6
+    assert problems({k: v for k, v in done.items() if k not in ("invocation", "warnings")}, "reconcile_result") == []
