@@ -2156,7 +2156,11 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                      'type': 'integer'},
                                                            'samples': {'description': 'The first '
                                                                                       '20 found, '
-                                                                                      'at most.',
+                                                                                      'at most '
+                                                                                      '(the count '
+                                                                                      'says how '
+                                                                                      'many in '
+                                                                                      'all).',
                                                                        'items': {'additionalProperties': False,
                                                                                  'properties': {'album_id': {'description': 'The '
                                                                                                                             'album '
@@ -2215,7 +2219,6 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                                   'stored.',
                                                                                                                    'type': 'string'}},
                                                                                  'type': 'object'},
-                                                                       'maxItems': 20,
                                                                        'type': 'array'}},
                                             'required': ['count', 'fixed', 'samples'],
                                             'type': 'object'}},
