@@ -7,8 +7,10 @@ DOCUMENTATION = r"""
 module: imgops_thumbnails
 short_description: Render queued thumbnails of imported images
 description:
-  - Works the C(thumbnail) jobs of C(imgops_queue) with Pillow in worker processes, writes each thumbnail
-    atomically under C(thumbnails_dir) and sets C(images.thumbnail_path).
+  - Works the C(thumbnail) jobs of C(imgops_queue) with Pillow in worker processes and writes the server's
+    own thumbnail, C(<outputs_dir>/thumbnails/<image id>.webp) fitted into 300x300 (WEBP quality 85),
+    atomically, then sets C(images.thumbnail_path) to the server's relative C(thumbnails/<id>.webp).
+  - A thumbnail file that exists (the server's or an earlier run's) is never replaced; the row is pointed at it.
   - A failed job keeps its error in C(last_error) and is retried up to C(thumbnails.max_attempts).
   - Check mode counts the pending jobs and writes nothing.
 options:
@@ -44,11 +46,12 @@ dry_run:
   sample: false
 summary:
   description: >-
-    The thumbnails folder and size, thumbnails written, jobs failed for good, jobs to retry, jobs still pending.
+    The thumbnails folder and size (the server's, 300), thumbnails written, thumbnails that already existed,
+    jobs failed for good, jobs to retry, jobs still pending.
   returned: always
   type: dict
-  sample: {"thumbnails_dir": "/srv/outputs/thumbnails", "size": 256, "written": 48, "failed": 0, "retrying": 0,
-           "pending": 0}
+  sample: {"thumbnails_dir": "/srv/outputs/thumbnails", "size": 300, "written": 48, "existing": 0, "failed": 0,
+           "retrying": 0, "pending": 0}
 actions:
   description: Thumbnails written (count) and failures recorded.
   returned: always

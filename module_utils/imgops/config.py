@@ -178,7 +178,7 @@ class LegacySection:
 
 @dataclass(frozen=True, kw_only=True)
 class ThumbnailsSection:
-    size: int = schema_default("thumbnails", "size")
+    size: int | None = None  # ignored (the server's size is fixed at 300); set only by older files
     max_attempts: int = schema_default("thumbnails", "max_attempts")
     workers: int = schema_default("thumbnails", "workers")
 
@@ -191,6 +191,11 @@ class PurgeSection:
     purge_checkpoints: bool = schema_default("purge", "purge_checkpoints")
     workers: int = schema_default("purge", "workers")
     clear_missing: bool = schema_default("purge", "clear_missing")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconcileSection:
+    delete_missing_images: bool = schema_default("reconcile", "delete_missing_images")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,18 +218,19 @@ class Config:
     source: Path | None
     database_url: str | None
     paths: PathsSection
+    platform_dir: Path | None = None
+    """The server's folder (that of ``platform_config``), against which its scripts' relative paths resolve."""
     retention: RetentionSection = RetentionSection()
     disk: DiskSection = DiskSection()
     sets: SetsSection = SetsSection()
     legacy: LegacySection = LegacySection()
     thumbnails: ThumbnailsSection = ThumbnailsSection()
     purge: PurgeSection = PurgeSection()
+    reconcile: ReconcileSection = ReconcileSection()
     bugs: BugsSection = BugsSection()
     metrics: MetricsSection = MetricsSection()
     lock_timeout_seconds: float = schema_default("lock_timeout_seconds")
     log_level: str = schema_default("log_level")
-    platform_folder: Path | None = None
-    """The server's folder (where ``platform_config`` lies): what its scripts' relative paths are relative to."""
 
     def path(self, key: PathKey) -> Path:
         """The configured path ``paths.<key>``, or a ConfigError naming the key and file."""
@@ -289,17 +295,18 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
         source=source,
         database_url=_database_url(raw, base, platform, environ, where),
         paths=_resolve_paths(raw.get("paths") or {}, base, platform),
+        platform_dir=platform.folder,
         retention=_build_section(RetentionSection, retention),
         disk=_disk(raw.get("disk") or {}, base, where),
         sets=_build_section(SetsSection, raw.get("sets")),
         legacy=_build_section(LegacySection, raw.get("legacy")),
         thumbnails=_build_section(ThumbnailsSection, raw.get("thumbnails")),
         purge=_build_section(PurgeSection, raw.get("purge")),
+        reconcile=_build_section(ReconcileSection, raw.get("reconcile")),
         bugs=_build_section(BugsSection, bugs),
         metrics=MetricsSection(textfile_dir=_absolute(metrics_dir, base) if metrics_dir else None),
         lock_timeout_seconds=float(raw.get("lock_timeout_seconds", schema_default("lock_timeout_seconds"))),
         log_level=raw.get("log_level", schema_default("log_level")),
-        platform_folder=platform.folder,
     )
 
 

@@ -111,6 +111,10 @@ export interface Config {
     host?: string;
   };
   thumbnails?: {
+    /**
+     * @deprecated
+     * Ignored, with a notice: imgops writes the server's own thumbnails, which fit 300x300 (the server's fixed size). Accepted so older files stay valid.
+     */
     size?: number;
     max_attempts?: number;
     workers?: number;
@@ -132,6 +136,12 @@ export interface Config {
      * Clear the row of an aged job whose paths are all missing here; only for a host that is the sole holder of its roots (not by default: on a fleet the paths may live on another host).
      */
     clear_missing?: boolean;
+  };
+  reconcile?: {
+    /**
+     * With --fix, also delete images rows whose file is missing (their album links and labels go with them); off by default, as the file may only be unmounted here.
+     */
+    delete_missing_images?: boolean;
   };
   bugs?: {
     /**

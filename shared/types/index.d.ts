@@ -10,6 +10,7 @@ export * from "./fleet_report";
 export * from "./legacy_result";
 export * from "./purge_result";
 export * from "./queue_job";
+export * from "./reconcile_result";
 export * from "./result_envelope";
 export * from "./sets_result";
 export * from "./thumbnail_job";

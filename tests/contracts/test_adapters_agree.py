@@ -14,7 +14,7 @@ import pytest
 
 from imgops.cli import build_parser
 
-JOBS = ("sets", "legacy", "thumbnails", "purge", "bugs", "disk", "db")
+JOBS = ("sets", "legacy", "thumbnails", "purge", "reconcile", "bugs", "disk", "db")
 COMMON = {"config", "database_url"}
 MODULE_ONLY = {("bugs", "action")}  # the CLI's sub-commands (bugs status, bugs purge) are the module's action
 

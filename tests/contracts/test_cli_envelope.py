@@ -28,6 +28,7 @@ JOBS: dict[str, list[str]] = {
     "legacy": ["legacy", "import"],
     "thumbnails": ["thumbnails"],
     "purge": ["purge"],
+    "reconcile": ["reconcile"],
     "bugs": ["bugs", "purge"],
     "disk": ["disk", "check"],
     "db": ["db", "status"],

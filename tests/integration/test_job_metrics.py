@@ -20,6 +20,7 @@ from imgops.errors import DatabaseError, LockHeldError
 from imgops.fs import job_lock
 from imgops.legacy import run_legacy_import
 from imgops.purge import run_purge
+from imgops.reconcile import run_reconcile
 from imgops.sets import run_sets
 from imgops.thumbnails import run_thumbnails
 from imgops_testing.platform import DemoPlatform
@@ -50,6 +51,7 @@ JOB_FILES = {
         ]
         for kind in ("scrape", "training")
     },
+    "reconcile": {"imgops_reconcile.prom": ["imgops_reconcile_findings", "imgops_reconcile_fixed"]},
     "disk": {
         "imgops_disk.prom": [
             "imgops_disk_severity",
@@ -98,6 +100,7 @@ def test_every_job_writes_promtool_clean_metrics_with_the_catalogue_names(
         "legacy": lambda: run_legacy_import(config),
         "thumbnails": lambda: run_thumbnails(config),
         "purge": lambda: run_purge(config),
+        "reconcile": lambda: run_reconcile(config),
         "disk": lambda: run_disk_check(config),
         "bugs": lambda: run_bugs_purge(config),
     }
@@ -121,6 +124,8 @@ def test_every_job_writes_promtool_clean_metrics_with_the_catalogue_names(
     assert "imgops_legacy_images_imported 48" in (folder / "imgops_legacy.prom").read_text(encoding="utf-8")
     rendered = (folder / "imgops_thumbnails.prom").read_text(encoding="utf-8")
     assert "imgops_thumbnails_rendered 48" in rendered and "imgops_thumbnails_queue_pending 0" in rendered
+    findings = (folder / "imgops_reconcile.prom").read_text(encoding="utf-8")
+    assert 'imgops_reconcile_findings{kind="orphan_thumbnails"}' in findings
     disk = (folder / "imgops_disk.prom").read_text(encoding="utf-8")
     assert 'mountpoint="' in disk and "imgops_disk_used_ratio" not in disk and "_days" not in disk
     assert 'resource="inodes"' in disk and "target=" not in disk

@@ -135,7 +135,7 @@ def test_thumbnails_are_rendered_and_failures_retried_up_to_the_limit(demo_platf
         )
     thumbnails_dir = config.path("thumbnails_dir")
     planned = run_thumbnails(config, dry_run=True)
-    assert planned.summary["pending"] == 48 and not list(thumbnails_dir.glob("legacy-*"))
+    assert planned.summary["pending"] == 48 and not list(thumbnails_dir.glob("*.webp"))
     first = run_thumbnails(config, limit=10)
     assert (first.summary["written"], first.summary["retrying"]) == (9, 1)  # the corrupt file is a root single
     assert problems(first.to_dict(), "thumbnails_result") == []
@@ -155,8 +155,10 @@ def test_thumbnails_are_rendered_and_failures_retried_up_to_the_limit(demo_platf
             assert problems(thumbnail_job(row), "thumbnail_job") == []
     engine.dispose()
     assert sum(1 for path in made.values() if path) == 47
-    for path in filter(None, made.values()):
-        assert Path(path).parent == thumbnails_dir and Path(path).read_bytes()[:2] == b"\xff\xd8"
+    for path in filter(None, made.values()):  # the server's own: <outputs>/thumbnails/<id>.webp, stored relative
+        written = config.path("outputs_dir") / path
+        assert path.startswith("thumbnails/") and written.parent == thumbnails_dir
+        assert written.read_bytes()[8:12] == b"WEBP"
     assert failed.attempts == 3 and "UnidentifiedImageError" in failed.last_error
 
 

@@ -51,7 +51,7 @@ def test_check_mode_and_dry_run_agree_then_the_module_imports(
     assert thumbs["changed"] is True and thumbs["summary"]["written"] == 20
     rest = cli(venv_bin, config, "thumbnails")
     assert rest["summary"]["written"] == 28 and problems(rest, "thumbnails_result") == []
-    assert len(list((sqlite_platform.outputs_dir / "thumbnails").glob("legacy-*.jpg"))) == 48
+    assert len(list((sqlite_platform.outputs_dir / "thumbnails").glob("*.webp"))) == 48
 
 
 def test_cli_refuses_an_unknown_mode(sqlite_platform: DemoPlatform, venv_bin: Path) -> None:
@@ -78,4 +78,4 @@ def test_module_and_cli_refuse_the_same_limit_with_one_message(
     cli_ran = subprocess.run([venv_bin / "imgops", "--config", str(config), "thumbnails", "--limit", limit],
                              capture_output=True, text=True, check=False)  # fmt: skip
     assert cli_ran.returncode == 2 and f"argument --limit: {message}" in cli_ran.stderr
-    assert not list((sqlite_platform.outputs_dir / "thumbnails").glob("legacy-*.jpg"))
+    assert not list((sqlite_platform.outputs_dir / "thumbnails").glob("*.webp"))

@@ -13,9 +13,28 @@ from pathlib import Path
 import pytest
 
 from imgops.errors import LockHeldError
-from imgops.fs import atomic_write_bytes, job_lock
+from imgops.fs import atomic_create_bytes, atomic_write_bytes, job_lock, remove_stale_temps
 
 OLD, NEW = b"o" * 4_000_000, b"n" * 4_000_000
+
+
+def test_create_never_replaces_an_existing_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "7.webp"
+    assert atomic_create_bytes(target, b"first") is True
+    assert atomic_create_bytes(target, b"second") is False
+    (tmp_path / "8.webp").symlink_to(tmp_path / "elsewhere")  # a dangling link is a name taken too
+    assert atomic_create_bytes(tmp_path / "8.webp", b"x") is False
+    assert target.read_bytes() == b"first" and sorted(p.name for p in tmp_path.iterdir()) == ["7.webp", "8.webp"]
+
+
+def test_stale_temps_of_one_naming_only_are_removed(tmp_path: Path) -> None:
+    for name in (".7.webp.a1_b2c3.tmp", ".12.webp.zz9.tmp", ".report.json.a1.tmp", "7.webp", ".7.webp.tmp"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".9.webp.link.tmp").symlink_to(tmp_path / "7.webp")
+    removed = remove_stale_temps(tmp_path, r"[0-9]+\.webp")
+    assert sorted(p.name for p in removed) == [".12.webp.zz9.tmp", ".7.webp.a1_b2c3.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".7.webp.tmp", ".9.webp.link.tmp", ".report.json.a1.tmp",
+                                                          "7.webp"]  # fmt: skip
 
 
 def test_replaces_content_and_keeps_mode(tmp_path: Path) -> None:

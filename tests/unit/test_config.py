@@ -18,6 +18,7 @@ from imgops.config import (
     PathKey,
     PathsSection,
     PurgeSection,
+    ReconcileSection,
     RetentionSection,
     SetsSection,
     Thresholds,
@@ -35,6 +36,7 @@ PLAIN_SECTIONS = {
     "legacy": LegacySection,
     "thumbnails": ThumbnailsSection,
     "purge": PurgeSection,
+    "reconcile": ReconcileSection,
     "bugs": BugsSection,
 }
 

@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "module_utils" / "imgops"
-JOBS = frozenset({"sets", "legacy", "thumbnails", "purge", "bugs", "disk", "db_job"})
+JOBS = frozenset({"sets", "legacy", "thumbnails", "purge", "reconcile", "bugs", "disk", "db_job"})
 ADAPTERS = frozenset({"cli"})
 
 

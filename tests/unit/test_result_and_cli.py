@@ -10,7 +10,7 @@ from pathlib import Path
 from imgops.contracts import problems
 from imgops.result import JobResult
 
-JOBS = ("sets", "legacy", "thumbnails", "purge", "bugs", "disk", "db")
+JOBS = ("sets", "legacy", "thumbnails", "purge", "reconcile", "bugs", "disk", "db")
 
 
 def imgops(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +35,7 @@ def test_envelope_schema_rejects_a_missing_field_and_a_wrong_type() -> None:
     assert any(p.startswith("changed:") for p in problems(data, "result_envelope"))
 
 
-def test_help_lists_all_seven_jobs() -> None:
+def test_help_lists_every_job() -> None:
     out = imgops("--help")
     assert out.returncode == 0
     for job in JOBS:

@@ -20,10 +20,10 @@ from ..config import load_config
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ImgopsError
 from ..jsonlog import configure, log_event
 from ..result import JobResult
-from . import bugs, db, disk, legacy, purge, sets, thumbnails
+from . import bugs, db, disk, legacy, purge, reconcile, sets, thumbnails
 from .view import PLAIN, View
 
-JOB_MODULES = (sets, legacy, thumbnails, purge, bugs, disk, db)
+JOB_MODULES = (sets, legacy, thumbnails, purge, reconcile, bugs, disk, db)
 NO_JOB = "imgops"
 """The ``job`` of a usage error's envelope when the command line names no job."""
 

@@ -1281,6 +1281,39 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                 'minimum': 1,
                                                                 'type': 'integer'}},
                                      'type': 'object'},
+                           'reconcile': {'additionalProperties': False,
+                                         'properties': {'delete_missing_images': {'default': False,
+                                                                                  'description': 'With '
+                                                                                                 '--fix, '
+                                                                                                 'also '
+                                                                                                 'delete '
+                                                                                                 'images '
+                                                                                                 'rows '
+                                                                                                 'whose '
+                                                                                                 'file '
+                                                                                                 'is '
+                                                                                                 'missing '
+                                                                                                 '(their '
+                                                                                                 'album '
+                                                                                                 'links '
+                                                                                                 'and '
+                                                                                                 'labels '
+                                                                                                 'go '
+                                                                                                 'with '
+                                                                                                 'them); '
+                                                                                                 'off '
+                                                                                                 'by '
+                                                                                                 'default, '
+                                                                                                 'as '
+                                                                                                 'the '
+                                                                                                 'file '
+                                                                                                 'may '
+                                                                                                 'only '
+                                                                                                 'be '
+                                                                                                 'unmounted '
+                                                                                                 'here.',
+                                                                                  'type': 'boolean'}},
+                                         'type': 'object'},
                            'retention': {'additionalProperties': False,
                                          'description': "Without bug_reports_days, the server's "
                                                         'bug_reports.retention_days (from '
@@ -1322,7 +1355,18 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                           'properties': {'max_attempts': {'default': 3,
                                                                           'minimum': 1,
                                                                           'type': 'integer'},
-                                                         'size': {'default': 256,
+                                                         'size': {'deprecated': True,
+                                                                  'description': 'Ignored, with a '
+                                                                                 'notice: imgops '
+                                                                                 'writes the '
+                                                                                 "server's own "
+                                                                                 'thumbnails, '
+                                                                                 'which fit '
+                                                                                 '300x300 (the '
+                                                                                 "server's fixed "
+                                                                                 'size). Accepted '
+                                                                                 'so older files '
+                                                                                 'stay valid.',
                                                                   'minimum': 16,
                                                                   'type': 'integer'},
                                                          'workers': {'default': 2,
@@ -2455,6 +2499,360 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                         'required': ['queue_position', 'estimated_time_remaining']},
                'title': 'Generation-queue job (server)',
                'type': 'object'},
+ 'reconcile_result': {'$defs': {'finding': {'additionalProperties': False,
+                                            'properties': {'count': {'description': 'How many were '
+                                                                                    'found.',
+                                                                     'minimum': 0,
+                                                                     'type': 'integer'},
+                                                           'fixed': {'description': 'How many were '
+                                                                                    'repaired (in '
+                                                                                    'a dry run: '
+                                                                                    'would be).',
+                                                                     'minimum': 0,
+                                                                     'type': 'integer'},
+                                                           'samples': {'description': 'The first '
+                                                                                      '20 found, '
+                                                                                      'at most '
+                                                                                      '(the count '
+                                                                                      'says how '
+                                                                                      'many in '
+                                                                                      'all).',
+                                                                       'items': {'additionalProperties': False,
+                                                                                 'properties': {'album_id': {'description': 'The '
+                                                                                                                            'album '
+                                                                                                                            'the '
+                                                                                                                            'link '
+                                                                                                                            'points '
+                                                                                                                            'at.',
+                                                                                                             'type': 'integer'},
+                                                                                                'file_path': {'description': 'images.file_path '
+                                                                                                                             'as '
+                                                                                                                             'stored.',
+                                                                                                              'type': 'string'},
+                                                                                                'filename': {'description': 'images.filename.',
+                                                                                                             'type': 'string'},
+                                                                                                'folder': {'description': 'The '
+                                                                                                                          'row '
+                                                                                                                          '(scrape_jobs/<id> '
+                                                                                                                          'or '
+                                                                                                                          'training_runs/<id>) '
+                                                                                                                          'whose '
+                                                                                                                          'purged '
+                                                                                                                          'folder '
+                                                                                                                          'holds '
+                                                                                                                          'the '
+                                                                                                                          'file.',
+                                                                                                           'type': 'string'},
+                                                                                                'id': {'description': 'The '
+                                                                                                                      "row's "
+                                                                                                                      'id '
+                                                                                                                      '(images, '
+                                                                                                                      'album_images, '
+                                                                                                                      'labels '
+                                                                                                                      'or '
+                                                                                                                      'imgops_queue).',
+                                                                                                       'type': 'integer'},
+                                                                                                'image_id': {'description': 'The '
+                                                                                                                            'image '
+                                                                                                                            'the '
+                                                                                                                            'row '
+                                                                                                                            'points '
+                                                                                                                            'at.',
+                                                                                                             'type': 'integer'},
+                                                                                                'path': {'description': 'The '
+                                                                                                                        'file '
+                                                                                                                        'found '
+                                                                                                                        'on '
+                                                                                                                        'disk.',
+                                                                                                         'type': 'string'},
+                                                                                                'status': {'description': 'The '
+                                                                                                                          'queue '
+                                                                                                                          "job's "
+                                                                                                                          'status.',
+                                                                                                           'type': 'string'},
+                                                                                                'thumbnail_path': {'description': 'images.thumbnail_path '
+                                                                                                                                  'as '
+                                                                                                                                  'stored.',
+                                                                                                                   'type': 'string'}},
+                                                                                 'type': 'object'},
+                                                                       'type': 'array'}},
+                                            'required': ['count', 'fixed', 'samples'],
+                                            'type': 'object'}},
+                      '$id': 'urn:imgops:schema:reconcile_result',
+                      '$schema': 'https://json-schema.org/draft/2020-12/schema',
+                      'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
+                      'description': "Result of `imgops reconcile [--fix]`: what the server's "
+                                     'database and its files disagree on, counted per kind with up '
+                                     'to 20 samples each, and (with fix) what was repaired.',
+                      'properties': {'actions': {'description': 'One action per kind of repair, '
+                                                                'with how many rows or files it '
+                                                                'changed (would change, in a dry '
+                                                                'run).',
+                                                 'items': {'properties': {'detail': {'description': 'How '
+                                                                                                    'much '
+                                                                                                    'it '
+                                                                                                    'changed.',
+                                                                                     'properties': {'album_images': {'description': 'For '
+                                                                                                                                    'delete_missing_images: '
+                                                                                                                                    'the '
+                                                                                                                                    'album '
+                                                                                                                                    'links '
+                                                                                                                                    'deleted '
+                                                                                                                                    'with '
+                                                                                                                                    'the '
+                                                                                                                                    'images.',
+                                                                                                                     'minimum': 0,
+                                                                                                                     'type': 'integer'},
+                                                                                                    'count': {'description': 'Rows '
+                                                                                                                             'or '
+                                                                                                                             'files '
+                                                                                                                             'changed.',
+                                                                                                              'minimum': 1,
+                                                                                                              'type': 'integer'},
+                                                                                                    'labels': {'description': 'For '
+                                                                                                                              'delete_missing_images: '
+                                                                                                                              'the '
+                                                                                                                              'labels '
+                                                                                                                              'deleted '
+                                                                                                                              'with '
+                                                                                                                              'the '
+                                                                                                                              'images.',
+                                                                                                               'minimum': 0,
+                                                                                                               'type': 'integer'}},
+                                                                                     'type': 'object'},
+                                                                          'kind': {'description': 'The '
+                                                                                                  'repair.',
+                                                                                   'enum': ['remove_orphan_thumbnails',
+                                                                                            'delete_dangling_album_images',
+                                                                                            'delete_dangling_labels',
+                                                                                            'clear_thumbnail_paths',
+                                                                                            'delete_missing_images']},
+                                                                          'target': {'description': 'The '
+                                                                                                    'table, '
+                                                                                                    'or '
+                                                                                                    'the '
+                                                                                                    'thumbnails '
+                                                                                                    'folder.',
+                                                                                     'type': 'string'}},
+                                                           'type': 'object'},
+                                                 'type': 'array'},
+                                     'job': {'const': 'reconcile',
+                                             'description': "The job's name."},
+                                     'summary': {'additionalProperties': False,
+                                                 'description': 'The findings of the run.',
+                                                 'properties': {'delete_missing_images': {'description': 'The '
+                                                                                                         "configuration's "
+                                                                                                         'reconcile.delete_missing_images: '
+                                                                                                         'with '
+                                                                                                         'fix, '
+                                                                                                         'images '
+                                                                                                         'rows '
+                                                                                                         'whose '
+                                                                                                         'file '
+                                                                                                         'is '
+                                                                                                         'missing '
+                                                                                                         'are '
+                                                                                                         'deleted.',
+                                                                                          'type': 'boolean'},
+                                                                'findings': {'additionalProperties': False,
+                                                                             'description': 'Each '
+                                                                                            'kind '
+                                                                                            'of '
+                                                                                            'disagreement.',
+                                                                             'properties': {'dangling_album_images': {'$ref': '#/$defs/finding',
+                                                                                                                      'description': 'album_images '
+                                                                                                                                     'rows '
+                                                                                                                                     'whose '
+                                                                                                                                     'image '
+                                                                                                                                     'or '
+                                                                                                                                     'album '
+                                                                                                                                     'is '
+                                                                                                                                     'gone. '
+                                                                                                                                     'Fix '
+                                                                                                                                     'deletes '
+                                                                                                                                     'them.'},
+                                                                                            'dangling_labels': {'$ref': '#/$defs/finding',
+                                                                                                                'description': 'labels '
+                                                                                                                               'rows '
+                                                                                                                               'whose '
+                                                                                                                               'image '
+                                                                                                                               'is '
+                                                                                                                               'gone. '
+                                                                                                                               'Fix '
+                                                                                                                               'deletes '
+                                                                                                                               'them.'},
+                                                                                            'dangling_thumbnail_paths': {'$ref': '#/$defs/finding',
+                                                                                                                         'description': 'images.thumbnail_path '
+                                                                                                                                        'values '
+                                                                                                                                        'naming '
+                                                                                                                                        'no '
+                                                                                                                                        'file. '
+                                                                                                                                        'Fix '
+                                                                                                                                        'sets '
+                                                                                                                                        'them '
+                                                                                                                                        'to '
+                                                                                                                                        'NULL.'},
+                                                                                            'images_in_purged_folders': {'$ref': '#/$defs/finding',
+                                                                                                                         'description': 'images '
+                                                                                                                                        'rows '
+                                                                                                                                        'whose '
+                                                                                                                                        'file '
+                                                                                                                                        'lies '
+                                                                                                                                        'in '
+                                                                                                                                        'a '
+                                                                                                                                        'scrape '
+                                                                                                                                        'or '
+                                                                                                                                        'training '
+                                                                                                                                        'folder '
+                                                                                                                                        'the '
+                                                                                                                                        "server's "
+                                                                                                                                        'purge '
+                                                                                                                                        'or '
+                                                                                                                                        'cleanup '
+                                                                                                                                        'removed. '
+                                                                                                                                        'Reported '
+                                                                                                                                        'only.'},
+                                                                                            'missing_image_files': {'$ref': '#/$defs/finding',
+                                                                                                                    'description': 'images '
+                                                                                                                                   'rows '
+                                                                                                                                   'whose '
+                                                                                                                                   'file '
+                                                                                                                                   '(file_path, '
+                                                                                                                                   'else '
+                                                                                                                                   'filename; '
+                                                                                                                                   'relative '
+                                                                                                                                   'against '
+                                                                                                                                   'outputs_dir, '
+                                                                                                                                   'then '
+                                                                                                                                   'the '
+                                                                                                                                   "server's "
+                                                                                                                                   'folder) '
+                                                                                                                                   'is '
+                                                                                                                                   'missing. '
+                                                                                                                                   'Fixed '
+                                                                                                                                   'only '
+                                                                                                                                   'with '
+                                                                                                                                   'reconcile.delete_missing_images.'},
+                                                                                            'orphan_thumbnails': {'$ref': '#/$defs/finding',
+                                                                                                                  'description': 'Files '
+                                                                                                                                 'in '
+                                                                                                                                 'thumbnails_dir '
+                                                                                                                                 'no '
+                                                                                                                                 'row '
+                                                                                                                                 'needs: '
+                                                                                                                                 '<id>.webp '
+                                                                                                                                 'whose '
+                                                                                                                                 'image '
+                                                                                                                                 'row '
+                                                                                                                                 'is '
+                                                                                                                                 'gone, '
+                                                                                                                                 'and '
+                                                                                                                                 'old '
+                                                                                                                                 'imgops '
+                                                                                                                                 'legacy-<sha256>.jpg '
+                                                                                                                                 'no '
+                                                                                                                                 'thumbnail_path '
+                                                                                                                                 'names. '
+                                                                                                                                 'Fix '
+                                                                                                                                 'removes '
+                                                                                                                                 'them.'},
+                                                                                            'queue_rows_for_vanished_images': {'$ref': '#/$defs/finding',
+                                                                                                                               'description': 'imgops_queue '
+                                                                                                                                              'thumbnail '
+                                                                                                                                              'jobs '
+                                                                                                                                              'whose '
+                                                                                                                                              'image '
+                                                                                                                                              'row '
+                                                                                                                                              'is '
+                                                                                                                                              'gone '
+                                                                                                                                              '(or '
+                                                                                                                                              'is '
+                                                                                                                                              'being '
+                                                                                                                                              'deleted). '
+                                                                                                                                              'Reported '
+                                                                                                                                              'only.'},
+                                                                                            'unreferenced_files': {'$ref': '#/$defs/finding',
+                                                                                                                   'description': 'Image '
+                                                                                                                                  'files '
+                                                                                                                                  'under '
+                                                                                                                                  'outputs_dir '
+                                                                                                                                  'and '
+                                                                                                                                  'legacy_root '
+                                                                                                                                  '(thumbnails_dir '
+                                                                                                                                  'left '
+                                                                                                                                  'out) '
+                                                                                                                                  'that '
+                                                                                                                                  'no '
+                                                                                                                                  'images '
+                                                                                                                                  'row '
+                                                                                                                                  'references, '
+                                                                                                                                  'by '
+                                                                                                                                  'path '
+                                                                                                                                  'or '
+                                                                                                                                  'by '
+                                                                                                                                  'inode. '
+                                                                                                                                  'Reported '
+                                                                                                                                  'only.'}},
+                                                                             'required': ['missing_image_files',
+                                                                                          'orphan_thumbnails',
+                                                                                          'dangling_thumbnail_paths',
+                                                                                          'dangling_album_images',
+                                                                                          'dangling_labels',
+                                                                                          'images_in_purged_folders',
+                                                                                          'unreferenced_files',
+                                                                                          'queue_rows_for_vanished_images'],
+                                                                             'type': 'object'},
+                                                                'fix': {'description': 'Whether '
+                                                                                       'repairs '
+                                                                                       'were asked '
+                                                                                       'for '
+                                                                                       '(--fix, '
+                                                                                       'module '
+                                                                                       'option '
+                                                                                       'fix).',
+                                                                        'type': 'boolean'},
+                                                                'fixed': {'description': 'All '
+                                                                                         'repairs, '
+                                                                                         'summed '
+                                                                                         'over the '
+                                                                                         'kinds '
+                                                                                         '(in a '
+                                                                                         'dry run: '
+                                                                                         'those it '
+                                                                                         'would '
+                                                                                         'make).',
+                                                                          'minimum': 0,
+                                                                          'type': 'integer'},
+                                                                'found': {'description': 'All '
+                                                                                         'findings, '
+                                                                                         'summed '
+                                                                                         'over the '
+                                                                                         'kinds.',
+                                                                          'minimum': 0,
+                                                                          'type': 'integer'},
+                                                                'generation': {'description': 'The '
+                                                                                              'server '
+                                                                                              'schema '
+                                                                                              'generation '
+                                                                                              'the '
+                                                                                              'database '
+                                                                                              'was '
+                                                                                              'read '
+                                                                                              'as '
+                                                                                              '(seed, '
+                                                                                              'current, '
+                                                                                              'or '
+                                                                                              'a '
+                                                                                              'variant).',
+                                                                               'type': 'string'}},
+                                                 'required': ['generation',
+                                                              'fix',
+                                                              'delete_missing_images',
+                                                              'findings',
+                                                              'found',
+                                                              'fixed'],
+                                                 'type': 'object'}},
+                      'title': 'reconcile job result'},
  'result_envelope': {'$defs': {'message': {'properties': {'message': {'description': 'One line a '
                                                                                      'person can '
                                                                                      'act on, '
@@ -2830,13 +3228,34 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                        '$schema': 'https://json-schema.org/draft/2020-12/schema',
                        'allOf': [{'$ref': 'urn:imgops:schema:result_envelope'}],
                        'description': 'Result of `imgops thumbnails`: thumbnail jobs of '
-                                      'imgops_queue rendered, failed for good, or put back for a '
-                                      'retry.',
+                                      'imgops_queue rendered as the server renders them '
+                                      '(<outputs_dir>/thumbnails/<id>.webp), pointed at a '
+                                      'thumbnail that already existed, failed for good, or put '
+                                      'back for a retry.',
                        'properties': {'job': {'const': 'thumbnails',
                                               'description': "The job's name."},
                                       'summary': {'additionalProperties': False,
                                                   'description': 'What the run rendered.',
-                                                  'properties': {'failed': {'description': 'Jobs '
+                                                  'properties': {'existing': {'description': 'Thumbnails '
+                                                                                             'that '
+                                                                                             'already '
+                                                                                             'existed '
+                                                                                             '(the '
+                                                                                             "server's "
+                                                                                             'or '
+                                                                                             'an '
+                                                                                             'earlier '
+                                                                                             "run's): "
+                                                                                             'left '
+                                                                                             'untouched, '
+                                                                                             'the '
+                                                                                             'row '
+                                                                                             'pointed '
+                                                                                             'at '
+                                                                                             'them.',
+                                                                              'minimum': 0,
+                                                                              'type': 'integer'},
+                                                                 'failed': {'description': 'Jobs '
                                                                                            'that '
                                                                                            'reached '
                                                                                            'max_attempts '
@@ -2866,11 +3285,15 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                              'pending.',
                                                                               'minimum': 0,
                                                                               'type': 'integer'},
-                                                                 'size': {'description': 'Longest '
-                                                                                         'side in '
-                                                                                         'pixels.',
-                                                                          'minimum': 16,
-                                                                          'type': 'integer'},
+                                                                 'size': {'const': 300,
+                                                                          'description': 'The box '
+                                                                                         'thumbnails '
+                                                                                         'fit '
+                                                                                         'into, in '
+                                                                                         'pixels: '
+                                                                                         'the '
+                                                                                         "server's, "
+                                                                                         '300.'},
                                                                  'thumbnails_dir': {'description': 'Where '
                                                                                                    'thumbnails '
                                                                                                    'are '
@@ -2883,6 +3306,7 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                   'required': ['thumbnails_dir',
                                                                'size',
                                                                'written',
+                                                               'existing',
                                                                'failed',
                                                                'retrying',
                                                                'pending'],

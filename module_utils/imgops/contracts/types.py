@@ -202,6 +202,10 @@ class ConfigPurge(TypedDict, closed=True):
     clear_missing: NotRequired[bool]
 
 
+class ConfigReconcile(TypedDict, closed=True):
+    delete_missing_images: NotRequired[bool]
+
+
 ConfigExpireStatus: TypeAlias = str
 
 
@@ -278,6 +282,7 @@ class Config(TypedDict, closed=True):
     legacy: NotRequired[ConfigLegacy]
     thumbnails: NotRequired[ConfigThumbnails]
     purge: NotRequired[ConfigPurge]
+    reconcile: NotRequired[ConfigReconcile]
     bugs: NotRequired[ConfigBugs]
 
 
@@ -616,6 +621,88 @@ class QueueJob(TypedDict, closed=True):
     duration_seconds: NotRequired[float]
 
 
+# --- reconcile_result.json
+
+class ReconcileResultAction(TypedDict, closed=True):
+    kind: NotRequired[
+        Literal[
+            'remove_orphan_thumbnails',
+            'delete_dangling_album_images',
+            'delete_dangling_labels',
+            'clear_thumbnail_paths',
+            'delete_missing_images',
+        ]
+    ]
+    target: NotRequired[str]
+    detail: NotRequired[ReconcileResultDetail]
+
+
+class ReconcileResultDiff(TypedDict):
+    before: Any
+    after: Any
+
+
+class ReconcileResultDetail(TypedDict):
+    count: NotRequired[int]
+    album_images: NotRequired[int]
+    labels: NotRequired[int]
+
+
+class ReconcileResultSample(TypedDict, closed=True):
+    id: NotRequired[int]
+    image_id: NotRequired[int]
+    album_id: NotRequired[int]
+    filename: NotRequired[str]
+    file_path: NotRequired[str]
+    thumbnail_path: NotRequired[str]
+    folder: NotRequired[str]
+    path: NotRequired[str]
+    status: NotRequired[str]
+
+
+class ReconcileResultFinding(TypedDict, closed=True):
+    count: int
+    fixed: int
+    samples: list[ReconcileResultSample]
+
+
+class ReconcileResultResultEnvelopeMessage(TypedDict):
+    message: str
+
+
+class ReconcileResultFindings(TypedDict, closed=True):
+    missing_image_files: ReconcileResultFinding
+    orphan_thumbnails: ReconcileResultFinding
+    dangling_thumbnail_paths: ReconcileResultFinding
+    dangling_album_images: ReconcileResultFinding
+    dangling_labels: ReconcileResultFinding
+    images_in_purged_folders: ReconcileResultFinding
+    unreferenced_files: ReconcileResultFinding
+    queue_rows_for_vanished_images: ReconcileResultFinding
+
+
+class ReconcileResultSummary(TypedDict, closed=True):
+    generation: str
+    fix: bool
+    delete_missing_images: bool
+    findings: ReconcileResultFindings
+    found: int
+    fixed: int
+
+
+class ReconcileResult(TypedDict):
+    job: str
+    changed: bool
+    dry_run: bool
+    summary: dict[str, Any]
+    actions: list[ReconcileResultAction]
+    errors: list[ReconcileResultResultEnvelopeMessage]
+    notices: list[ReconcileResultResultEnvelopeMessage]
+    failed: NotRequired[Literal[True]]
+    msg: NotRequired[str]
+    diff: NotRequired[ReconcileResultDiff]
+
+
 # --- result_envelope.json
 
 class ResultEnvelopeAction(TypedDict, closed=True):
@@ -746,8 +833,9 @@ class ThumbnailsResultDiff(TypedDict):
 
 class ThumbnailsResultSummary(TypedDict, closed=True):
     thumbnails_dir: str
-    size: int
+    size: Literal[300]
     written: int
+    existing: int
     failed: int
     retrying: int
     pending: int

@@ -233,6 +233,15 @@ def _job_needs(job: str, present: set[str]) -> dict[str, tuple[str, ...]]:
             "scrape_jobs": ("id", "status", "output_directory", *_PURGE_AGE),
             "training_runs": ("id", "status", "dataset_path", "output_path", "final_checkpoint", *_PURGE_AGE),
         }
+    if job == "reconcile":
+        return {
+            "images": ("id", "filename", "file_path", "thumbnail_path"),
+            "albums": ("id",),
+            "album_images": ("id", "album_id", "image_id"),
+            "labels": ("id", "image_id"),
+            "scrape_jobs": ("id", "status", "output_directory"),
+            "training_runs": ("id", "dataset_path"),
+        }
     if job == "bugs":  # the database where the server keeps reports there, else the report files
         return {"bug_reports": _BUG_REPORTS} if "bug_reports" in present else {}
     if job in ("disk", "db"):
@@ -240,7 +249,7 @@ def _job_needs(job: str, present: set[str]) -> dict[str, tuple[str, ...]]:
     raise ValueError(f"unknown job {job!r}")
 
 
-JOBS = ("sets", "legacy", "thumbnails", "purge", "bugs", "disk", "db")
+JOBS = ("sets", "legacy", "thumbnails", "purge", "reconcile", "bugs", "disk", "db")
 
 
 @dataclass(frozen=True)

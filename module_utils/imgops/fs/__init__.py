@@ -1,6 +1,6 @@
 """The only place imgops deletes, moves or writes files: confinement, atomic writes, locks."""
 
-from .atomic import atomic_write_bytes, atomic_write_text, fsync_dir
+from .atomic import atomic_create_bytes, atomic_write_bytes, atomic_write_text, fsync_dir, remove_stale_temps
 from .confine import ConfinedPath, confine
 from .lock import job_lock
 from .place import PLACE_MODES, partial_name, place_file
@@ -10,6 +10,7 @@ __all__ = [
     "PLACE_MODES",
     "ConfinedPath",
     "TreeUsage",
+    "atomic_create_bytes",
     "atomic_write_bytes",
     "atomic_write_text",
     "confine",
@@ -18,5 +19,6 @@ __all__ = [
     "partial_name",
     "place_file",
     "remove_confined",
+    "remove_stale_temps",
     "tree_usage",
 ]

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
@@ -20,7 +23,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | No
             mode = stat.S_IMODE(os.stat(target).st_mode)
         except FileNotFoundError:
             mode = 0o644
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -33,6 +36,56 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | No
             os.unlink(tmp_name)
         raise
     fsync_dir(target.parent)
+
+
+def atomic_create_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> bool:
+    """Create ``path`` with ``data`` atomically unless it exists; False (nothing written) when it does.
+
+    The temp file is linked to the name, which fails when another writer (the server, another host)
+    created it meanwhile, so an existing file is never replaced. A kill leaves at most a temp file
+    named ``.<name>.<random>.tmp``, which ``remove_stale_temps`` takes away.
+    """
+    target = Path(path)
+    if os.path.lexists(target):
+        return False
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp_name, target)
+        except FileExistsError:
+            return False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+    fsync_dir(target.parent)
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike[str], name_pattern: str) -> list[Path]:
+    """Remove the temp files an atomic write of a name matching ``name_pattern`` (a regex) left in ``folder``.
+
+    Only regular files named ``.<name>.<random>.tmp`` are removed, never a symlink or a folder; call
+    it under the job's lock, so no live run of this job is writing them.
+    """
+    shape = re.compile(rf"\.(?:{name_pattern})\.[A-Za-z0-9_]+{re.escape(TEMP_SUFFIX)}")
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        if shape.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    if removed:
+        fsync_dir(folder)
+    return removed
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int | None = None) -> None:

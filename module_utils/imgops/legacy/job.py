@@ -100,7 +100,7 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
                 host=host,
                 legacy_root=legacy_root,
                 schema=schema,
-                path_bases=tuple(base for base in (outputs_dir, config.platform_folder) if base is not None),
+                path_bases=tuple(base for base in (outputs_dir, config.platform_dir) if base is not None),
                 created_by=config.legacy.created_by,
                 max_attempts=config.thumbnails.max_attempts,
                 imgops_tables=tables_ready,

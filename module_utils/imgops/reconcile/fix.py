@@ -1,0 +1,106 @@
+"""``--fix``: each repair in small transactions, each re-checking in SQL that its rows still need it.
+
+A kill at any point leaves whole batches done or not done; the next run finds what is left, so an
+interrupted run followed by a re-run ends where an uninterrupted run ends. In a dry run the same
+batches are counted and nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, Table, delete, exists, or_, select, update
+
+from ..db import transaction, utcnow
+from ..errors import SafetyError
+from ..fs import confine, remove_confined
+from .paths import Bases, image_file
+
+BATCH = 500
+
+
+def _batches(ids: array) -> Iterator[list[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield list(ids[start : start + BATCH])
+
+
+def delete_missing_images(
+    engine: Engine, images: Table, album_images: Table, labels: Table, bases: Bases, ids: array, dry_run: bool
+) -> dict[str, int]:
+    """Delete images rows whose file is still missing, with their album links and labels (as the server's
+    ORM delete cascades them; SQLite enforces the foreign keys imgops' engine turns on)."""
+    counts = {"images": 0, "album_images": 0, "labels": 0}
+    for batch in _batches(ids):
+        with transaction(engine, dry_run=dry_run) as session:
+            rows = session.execute(select(images.c.id, images.c.filename, images.c.file_path)
+                                   .where(images.c.id.in_(batch))).all()  # fmt: skip
+            still = [row.id for row in rows if not _any_exists(bases, image_file(row.file_path, row.filename))]
+            if not still:
+                continue
+            counts["album_images"] += session.execute(
+                delete(album_images).where(album_images.c.image_id.in_(still))
+            ).rowcount
+            counts["labels"] += session.execute(delete(labels).where(labels.c.image_id.in_(still))).rowcount
+            counts["images"] += session.execute(delete(images).where(images.c.id.in_(still))).rowcount
+    return counts
+
+
+def delete_dangling_album_images(
+    engine: Engine, album_images: Table, images: Table, albums: Table, ids: array, dry_run: bool
+) -> int:
+    dangling = or_(
+        ~exists().where(images.c.id == album_images.c.image_id),
+        ~exists().where(albums.c.id == album_images.c.album_id),
+    )
+    return _delete_where(engine, album_images, ids, dangling, dry_run)
+
+
+def delete_dangling_labels(engine: Engine, labels: Table, images: Table, ids: array, dry_run: bool) -> int:
+    return _delete_where(engine, labels, ids, ~exists().where(images.c.id == labels.c.image_id), dry_run)
+
+
+def _delete_where(engine: Engine, table: Table, ids: array, still: object, dry_run: bool) -> int:
+    removed = 0
+    for batch in _batches(ids):
+        with transaction(engine, dry_run=dry_run) as session:
+            removed += session.execute(delete(table).where(table.c.id.in_(batch), still)).rowcount
+    return removed
+
+
+def clear_thumbnail_paths(engine: Engine, images: Table, bases: Bases, ids: array, dry_run: bool) -> int:
+    """Set ``thumbnail_path`` to NULL where it still names no file (the server sets it again when it renders)."""
+    cleared = 0
+    for batch in _batches(ids):
+        with transaction(engine, dry_run=dry_run) as session:
+            rows = session.execute(select(images.c.id, images.c.thumbnail_path).where(images.c.id.in_(batch))).all()
+            still = [row.id for row in rows if row.thumbnail_path and not _any_exists(bases, row.thumbnail_path)]
+            if not still:
+                continue
+            values: dict[str, object] = {"thumbnail_path": None}
+            if "updated_at" in images.c:
+                values["updated_at"] = utcnow()
+            cleared += session.execute(update(images).where(images.c.id.in_(still)).values(values)).rowcount
+    return cleared
+
+
+def thumbnail_remover(thumbnails_dir: Path, dry_run: bool, refusals: list[str]) -> Callable[[str], bool]:
+    """A function removing one file of the thumbnails folder by name, confined to that folder."""
+
+    def remove(name: str) -> bool:
+        try:
+            target = confine(name, thumbnails_dir)
+        except SafetyError as exc:
+            refusals.append(exc.message)
+            return False
+        if dry_run:
+            return True
+        return remove_confined(target).entries > 0
+
+    return remove
+
+
+def _any_exists(bases: Bases, named: str | None) -> bool:
+    return bool(named) and any(os.path.lexists(candidate) for candidate in bases.candidates(named))
