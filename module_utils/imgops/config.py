@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar
 from .contracts import SCHEMAS, json_pointer, problems
 from .errors import ConfigError, ImgopsError
 from .fs.read import SIZE_LIMITS, read_regular_text
+from .masking import remember_url
 from .parsing import load_yaml
 
 DEFAULT_CONFIG_PATH = Path("/etc/imgops/imgops.yml")
@@ -284,9 +285,12 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
     if "archive_dir" in bugs:
         bugs["archive_dir"] = _absolute(bugs["archive_dir"], base)
     metrics_dir = (raw.get("metrics") or {}).get("textfile_dir")
+    database_url = _database_url(raw, base, platform, environ, where)
+    if database_url:
+        remember_url(database_url)  # its credentials are masked in every message from now on
     return Config(
         source=source,
-        database_url=_database_url(raw, base, platform, environ, where),
+        database_url=database_url,
         paths=_resolve_paths(raw.get("paths") or {}, base, platform),
         retention=_build_section(RetentionSection, retention),
         disk=_disk(raw.get("disk") or {}, base, where),

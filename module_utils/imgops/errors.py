@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from .masking import mask
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -58,7 +60,8 @@ class DatabaseError(ImgopsError):
 
 def reports_database_errors(job: Callable[_P, _R]) -> Callable[_P, _R]:
     """A job whose database fails mid-way (a lock timeout, a column the server's schema lacks) raises
-    a DatabaseError with the driver's one-line reason, for the CLI and the modules alike."""
+    a DatabaseError with the driver's one-line reason, for the CLI and the modules alike; the reason
+    is masked, as a driver may quote the connection string with its credentials."""
 
     @functools.wraps(job)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -70,6 +73,6 @@ def reports_database_errors(job: Callable[_P, _R]) -> Callable[_P, _R]:
             if not isinstance(exc, SQLAlchemyError):
                 raise
             reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise DatabaseError(f"database error: {reason}", error=type(exc).__name__) from exc
+            raise DatabaseError(f"database error: {mask(reason)}", error=type(exc).__name__) from exc
 
     return run

@@ -66,9 +66,9 @@ def run_job_module(module: ModuleLike, job: str, run: RunJob) -> None:
 
 def finish(module: ModuleLike, result: JobResult) -> None:
     """Exit ``module`` with ``result``; a result with errors fails the task with the same envelope."""
-    for notice in result.notices:
-        module.warn(notice["message"])
     output = result.to_output()
+    for notice in output["notices"]:
+        module.warn(notice["message"])
     if result.failed:
         module.fail_json(**output)
     module.exit_json(**output)
