@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
@@ -56,6 +57,16 @@ class LockHeldError(ImgopsError):
 
 class DatabaseError(ImgopsError):
     """The database is unreachable or its schema is not what imgops expects."""
+
+
+def from_os_error(exc: OSError) -> ImgopsError:
+    """A failed file operation no job handled itself (a full disk, a read-only filesystem, a folder it
+    may not write) as one clear job error naming the path, for the CLI and the modules alike."""
+    where = " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hint = "; free space there and run again" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    message = f"{reason}: {where}{hint}" if where else f"{reason}{hint}"
+    return ImgopsError(message, path=where or None, errno=errno.errorcode.get(exc.errno or 0))
 
 
 def reports_database_errors(job: Callable[_P, _R]) -> Callable[_P, _R]:

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..config import load_config
-from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ImgopsError
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ImgopsError, from_os_error
 from ..jsonlog import configure, log_event
 from ..masking import mask
 from ..result import JobResult
@@ -115,7 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         configure(getattr(logging, config.log_level.upper()))
         result = args.handler(args, config)
-    except ImgopsError as exc:
+    except (ImgopsError, OSError) as caught:
+        exc = caught if isinstance(caught, ImgopsError) else from_os_error(caught)
         message = mask(exc.message)
         log_event("job_failed", logging.ERROR, job=args.job, error=message)
         if args.json:
