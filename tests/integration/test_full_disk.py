@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from demo_platform import DemoPlatform
+from imgops_testing.platform import DemoPlatform
 
 
 @pytest.fixture
