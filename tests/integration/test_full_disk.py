@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,10 +21,10 @@ from imgops_testing.platform import DemoPlatform
 
 @pytest.fixture
 def full_fs(tmp_path: Path) -> Iterator[Path]:
-    """A 512 KiB tmpfs, filled by ``fill`` and emptied by ``free``; always unmounted afterwards."""
+    """A 512 KiB tmpfs with 128 inodes, filled by ``fill`` and emptied by ``free``; always unmounted afterwards."""
     mount = tmp_path / "full"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,nr_inodes=128,mode=0755", "tmpfs", str(mount)], check=True)
     try:
         yield mount
     finally:
@@ -39,6 +40,15 @@ def fill(mount: Path) -> None:
         assert exc.errno == errno.ENOSPC
     finally:
         os.close(fd)
+
+
+def use_every_inode(mount: Path) -> None:
+    (mount / "inodes").mkdir()
+    try:
+        for i in range(1000):
+            (mount / "inodes" / str(i)).touch()
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
 
 
 def free(mount: Path) -> None:
@@ -128,3 +138,21 @@ def test_one_purge_kind_failing_does_not_skip_the_other(sqlite_platform: DemoPla
     removed = [a["target"] for a in envelope["actions"] if a["kind"] == "remove"]
     assert removed and all("/training/" in path or "/checkpoints/" in path for path in removed)
     assert (sqlite_platform.scraped_dir / "job_1").is_dir()
+
+
+def test_a_check_that_cannot_even_take_its_lock_is_unknown_naming_the_path(tmp_path: Path, full_fs: Path) -> None:
+    config = tmp_path / "imgops.yml"
+    state = full_fs / "state"
+    config.write_text(json.dumps({"paths": {"state_dir": str(state)},
+                                  "disk": {"targets": [{"path": str(tmp_path)}]}}), encoding="utf-8")  # fmt: skip
+    use_every_inode(full_fs)
+    nagios = imgops(config, "disk", "check", "--nagios")
+    assert nagios.returncode == 3 and nagios.stdout.count("\n") == 1, nagios.stderr
+    assert nagios.stdout.startswith(f"DISK UNKNOWN - No space left on device: {state}")
+    as_json = imgops(config, "--json", "disk", "check")
+    envelope = json.loads(as_json.stdout)
+    assert as_json.returncode == 1 and envelope["failed"] is True and envelope["errors"][0]["errno"] == "ENOSPC"
+    assert "free space there and run again" in envelope["msg"] and "Traceback" not in as_json.stderr
+    shutil.rmtree(full_fs / "inodes")
+    assert imgops(config, "disk", "check", "--nagios").stdout.startswith("DISK ")
+    assert (state / "disk_history.json").is_file()
