@@ -15,16 +15,18 @@ Relative paths resolve against the file's folder.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import yaml
-
-from .contracts import SCHEMAS, problems
-from .errors import ConfigError
+from .contracts import SCHEMAS, json_pointer, problems
+from .errors import ConfigError, ImgopsError
+from .fs.read import SIZE_LIMITS, read_regular_text
+from .masking import remember_url
+from .parsing import load_yaml
 
 DEFAULT_CONFIG_PATH = Path("/etc/imgops/imgops.yml")
 ENV_CONFIG = "IMGOPS_CONFIG"
@@ -277,7 +279,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, s
 def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, str]) -> Config:
     """Validate a parsed configuration mapping and resolve it into a Config."""
     where = f"config {source}" if source else "config"
-    found = problems(raw, "config")
+    found = non_finite_numbers(raw) or problems(raw, "config")
     if found:
         raise ConfigError(f"{where}: " + "; ".join(f"key {p}" for p in found), problems=found)
     base = source.parent.resolve() if source else Path.cwd()
@@ -285,15 +287,18 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
     retention = dict(raw.get("retention") or {})
     if platform.data and "bug_reports_days" not in retention:
         days = (platform.data.get("bug_reports") or {}).get("retention_days")
-        if isinstance(days, int) and days >= 0:
+        if isinstance(days, int) and 0 <= days <= MAX_RETENTION_DAYS:
             retention["bug_reports_days"] = days
     bugs = dict(raw.get("bugs") or {})
     if "archive_dir" in bugs:
         bugs["archive_dir"] = _absolute(bugs["archive_dir"], base)
     metrics_dir = (raw.get("metrics") or {}).get("textfile_dir")
+    database_url = _database_url(raw, base, platform, environ, where)
+    if database_url:
+        remember_url(database_url)  # its credentials are masked in every message from now on
     return Config(
         source=source,
-        database_url=_database_url(raw, base, platform, environ, where),
+        database_url=database_url,
         paths=_resolve_paths(raw.get("paths") or {}, base, platform),
         platform_dir=platform.folder,
         retention=_build_section(RetentionSection, retention),
@@ -308,6 +313,29 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
         lock_timeout_seconds=float(raw.get("lock_timeout_seconds", schema_default("lock_timeout_seconds"))),
         log_level=raw.get("log_level", schema_default("log_level")),
     )
+
+
+MAX_RETENTION_DAYS: int = SCHEMAS["config"]["$defs"]["days"]["maximum"]
+
+
+def non_finite_numbers(data: Any) -> list[str]:
+    """``key: ...`` problems for every NaN or infinity in ``data`` (walked without recursion).
+
+    YAML reads ``.nan`` and ``.inf`` as floats, and JSON Schema's ``type: number`` accepts NaN (every
+    comparison with it is false, so no ``minimum`` or ``maximum`` refuses it): a NaN threshold would
+    silently turn alerting off. So each one is refused here, by its key.
+    """
+    found = []
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            found.append(f"{json_pointer(where)}: {node!r} is not a finite number")
+        elif isinstance(node, dict):
+            stack.extend((value, [*where, str(key)]) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, [*where, i]) for i, value in enumerate(node))
+    return sorted(found)
 
 
 _Section = TypeVar("_Section")
@@ -379,12 +407,9 @@ def _database_url(
     if raw.get("database_url_file"):
         secret = _absolute(raw["database_url_file"], base)
         try:
-            url = secret.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"{where}: key 'database_url_file': cannot read {secret}: {exc.strerror}",
-                key="database_url_file",
-            ) from None
+            url = read_regular_text(secret, "database URL file", limit=SIZE_LIMITS["config"], error=ConfigError).strip()
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: key 'database_url_file': {exc.message}", key="database_url_file") from None
         if not url:
             raise ConfigError(f"{where}: key 'database_url_file': {secret} is empty", key="database_url_file")
         return url
@@ -399,8 +424,8 @@ def _systemd_credential(environ: dict[str, str], name: str) -> str | None:
     if not folder:
         return None
     try:
-        return (Path(folder) / name).read_text(encoding="utf-8").strip() or None
-    except OSError:
+        return read_regular_text(Path(folder) / name, "credential", limit=SIZE_LIMITS["config"]).strip() or None
+    except ImgopsError:
         return None
 
 
@@ -410,16 +435,10 @@ def _absolute(value: str, base: Path) -> Path:
 
 
 def _read_yaml_mapping(path: Path, what: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {path}: file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{what} {path}: cannot read: {exc}", file=str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} {path}: invalid YAML: {exc}", file=str(path)) from None
+    """A YAML mapping from ``path``: a regular file within the config size cap, parsed with bounded
+    depth and alias expansion (a FIFO, a device or an alias bomb is a ConfigError, never a hang)."""
+    text = read_regular_text(path, what, limit=SIZE_LIMITS["config"], error=ConfigError)
+    data = load_yaml(text, f"{what} {path}", error=ConfigError)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
+
+from .masking import mask
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -56,9 +59,20 @@ class DatabaseError(ImgopsError):
     """The database is unreachable or its schema is not what imgops expects."""
 
 
+def from_os_error(exc: OSError) -> ImgopsError:
+    """A failed file operation no job handled itself (a full disk, a read-only filesystem, a folder it
+    may not write) as one clear job error naming the path, for the CLI and the modules alike."""
+    where = " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hint = "; free space there and run again" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+    message = f"{reason}: {where}{hint}" if where else f"{reason}{hint}"
+    return ImgopsError(message, path=where or None, errno=errno.errorcode.get(exc.errno or 0))
+
+
 def reports_database_errors(job: Callable[_P, _R]) -> Callable[_P, _R]:
     """A job whose database fails mid-way (a lock timeout, a column the server's schema lacks) raises
-    a DatabaseError with the driver's one-line reason, for the CLI and the modules alike."""
+    a DatabaseError with the driver's one-line reason, for the CLI and the modules alike; the reason
+    is masked, as a driver may quote the connection string with its credentials."""
 
     @functools.wraps(job)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -70,6 +84,6 @@ def reports_database_errors(job: Callable[_P, _R]) -> Callable[_P, _R]:
             if not isinstance(exc, SQLAlchemyError):
                 raise
             reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise DatabaseError(f"database error: {reason}", error=type(exc).__name__) from exc
+            raise DatabaseError(f"database error: {mask(reason)}", error=type(exc).__name__) from exc
 
     return run

@@ -13,6 +13,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from .masking import mask
+
 LOGGER_NAME = "imgops"
 _SYSLOG_PRIORITY = {
     logging.CRITICAL: 2,
@@ -37,7 +39,7 @@ class JsonLineFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         payload.update(getattr(record, "fields", {}))
-        line = json.dumps(payload, default=str, ensure_ascii=False)
+        line = mask(json.dumps(payload, default=str, ensure_ascii=False))
         if self.priority_prefix:
             line = f"<{_SYSLOG_PRIORITY.get(record.levelno, 6)}>{line}"
         return line

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from .config import ENV_DATABASE_URL, Config, load_config
-from .errors import ImgopsError
+from .errors import ImgopsError, from_os_error
 from .result import JobResult
 
 COMMON_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
@@ -59,16 +59,17 @@ def run_job_module(module: ModuleLike, job: str, run: RunJob) -> None:
     """Run ``job`` through ``run`` and end ``module`` with its result; never returns."""
     try:
         result = run(config_from_params(module.params), module.params, module.check_mode)
-    except ImgopsError as exc:
+    except (ImgopsError, OSError) as caught:
+        exc = caught if isinstance(caught, ImgopsError) else from_os_error(caught)
         result = JobResult.from_error(job, exc.message, exc.details, dry_run=module.check_mode)
     finish(module, result)
 
 
 def finish(module: ModuleLike, result: JobResult) -> None:
     """Exit ``module`` with ``result``; a result with errors fails the task with the same envelope."""
-    for notice in result.notices:
-        module.warn(notice["message"])
     output = result.to_output()
+    for notice in output["notices"]:
+        module.warn(notice["message"])
     if result.failed:
         module.fail_json(**output)
     module.exit_json(**output)

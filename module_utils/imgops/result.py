@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .contracts.types import ResultEnvelope
+from .masking import mask, mask_known
 
 if TYPE_CHECKING:
     from .metrics.textfile import Metric
@@ -92,8 +93,16 @@ class JobResult:
 
     def to_output(self) -> dict[str, Any]:
         """What both faces print or return: the envelope, plus ``failed`` and ``msg`` when the job failed
-        (the keys Ansible's ``fail_json`` sets, so ``imgops --json`` and the module agree)."""
+        (the keys Ansible's ``fail_json`` sets, so ``imgops --json`` and the module agree), with every
+        credential masked (``masking``)."""
         out: dict[str, Any] = dict(self.to_dict())
+        out["errors"] = [_masked_problem(e) for e in self.errors]
+        out["notices"] = [_masked_problem(n) for n in self.notices]
         if self.failed:
-            out.update(failed=True, msg=self.message)
-        return out
+            out.update(failed=True, msg=mask(self.message))
+        return mask_known(out)
+
+
+def _masked_problem(problem: dict[str, Any]) -> dict[str, Any]:
+    """An error or notice with anything shaped like a credential masked (a driver may quote its DSN)."""
+    return {key: mask(value) if isinstance(value, str) else value for key, value in problem.items()}

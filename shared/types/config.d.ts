@@ -2,7 +2,7 @@
 
 export type Path = string;
 /**
- * Retention window in days; 0 disables the purge.
+ * Retention window in days (at most 100 years); 0 disables the purge.
  */
 export type Days = number;
 export type Percent = number;

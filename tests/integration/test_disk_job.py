@@ -173,3 +173,17 @@ def test_filesystems_of_configured_roots_are_checked_once_each(tmp_path: Path, s
         ("home", str(measure(tmp_path).mount)),
         ("scraped_dir", str(small_fs)),  # checkpoint_dir is on the same filesystem: not repeated
     ]
+
+
+def test_a_path_with_control_characters_is_printed_escaped(tmp_path: Path, venv_bin: Path) -> None:
+    forged = tmp_path / "gone\x1b[32m\nDISK OK - all fine | 'x'=1%"
+    config = tmp_path / "imgops.yml"
+    config.write_text(json.dumps({"paths": {"state_dir": str(tmp_path / "state")},
+                                  "disk": {"targets": [{"path": str(forged)}]}}), encoding="utf-8")  # fmt: skip
+    nagios = cli(venv_bin, config, "disk", "check", "--nagios")
+    assert nagios.returncode == 3 and nagios.stdout.count("\n") == 1 and "\x1b" not in nagios.stdout
+    assert nagios.stdout.startswith("DISK UNKNOWN - ") and "\\x1b[32m\\nDISK OK - all fine / " in nagios.stdout
+    plain = cli(venv_bin, config, "disk", "check")
+    assert "\x1b" not in plain.stdout and not any(line.startswith("DISK OK") for line in plain.stdout.splitlines())
+    as_json = cli(venv_bin, config, "--json", "disk", "check")
+    assert json.loads(as_json.stdout)["summary"]["targets"][0]["path"] == str(forged)

@@ -8,12 +8,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from imgops.errors import LockHeldError
-from imgops.fs import atomic_create_bytes, atomic_write_bytes, job_lock, remove_stale_temps
+from imgops.fs import PRIVATE_MODE, atomic_create_bytes, atomic_write_bytes, job_lock, remove_stale_temps
 
 OLD, NEW = b"o" * 4_000_000, b"n" * 4_000_000
 
@@ -45,6 +46,26 @@ def test_replaces_content_and_keeps_mode(tmp_path: Path) -> None:
     assert target.read_bytes() == b"new"
     assert target.stat().st_mode & 0o777 == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+@pytest.fixture(params=[0o077, 0o022], ids=["umask077", "umask022"])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    previous = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(previous)
+
+
+def test_a_new_file_takes_the_umask_and_an_explicit_mode_wins(tmp_path: Path, umask: int) -> None:
+    atomic_write_bytes(tmp_path / "index.json", b"{}")
+    assert (tmp_path / "index.json").stat().st_mode & 0o777 == 0o666 & ~umask
+    atomic_write_bytes(tmp_path / "personal.json", b"{}", mode=PRIVATE_MODE)
+    assert (tmp_path / "personal.json").stat().st_mode & 0o777 == 0o600
+    atomic_write_bytes(tmp_path / "imgops_disk.prom", b"", mode=0o644)  # node_exporter must read it
+    assert (tmp_path / "imgops_disk.prom").stat().st_mode & 0o777 == 0o644
+    atomic_write_bytes(tmp_path / "personal.json", b"{}")  # a rewrite keeps the file's mode
+    assert (tmp_path / "personal.json").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_failure_mid_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,3 +47,23 @@ def test_a_failure_reads_the_same_from_the_cli_and_from_a_module() -> None:
     assert render_result(failed).splitlines() == ["imgops db: FAILED: cannot connect",
                                                   "error: cannot connect (error=OperationalError)"]  # fmt: skip
     assert fleet.summary_lines({"db": failed, "sets": {"skipped": True}}) == ["db: FAILED: cannot connect"]
+
+
+FORGED = "job_1\x1b[2J\x1b[32m\r\nimgops purge: ok\u202e\x9b"
+
+
+def test_control_characters_cannot_forge_lines_in_any_text_view() -> None:
+    result = JobResult(job="purge", summary={"note": FORGED, "paths": [FORGED]})
+    result.act("remove", f"/srv/scraped/{FORGED}", reason=FORGED)
+    result.notice(f"skipped {FORGED}", path=FORGED)
+    result.error(f"cannot remove {FORGED}", row=FORGED)
+    output = result.to_output()
+    views = [render_result(output), summary_line("purge", output), headline(output)]
+    views.append("\n".join(fleet.fleet_lines(fleet.fleet_report({FORGED: {}}, [FORGED], [FORGED], "now"))))
+    for view in views:
+        assert not any(c in view for c in "\x1b\r\x9b\u202e"), view
+        assert "imgops purge: ok" not in view.splitlines()
+    rendered = render_result(output)
+    assert len(rendered.splitlines()) == 1 + 1 + 1 + 2 + 2  # headline, action, summary:, 2 figures, notice, error
+    assert "job_1\\x1b[2J\\x1b[32m\\r\\nimgops purge: ok\\u202e\\x9b" in rendered
+    assert output["actions"][0]["target"] == f"/srv/scraped/{FORGED}"  # JSON keeps the value as it is

@@ -17,8 +17,9 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..config import load_config
-from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ImgopsError
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ImgopsError, from_os_error
 from ..jsonlog import configure, log_event
+from ..masking import mask
 from ..result import JobResult
 from . import bugs, db, disk, legacy, purge, reconcile, sets, thumbnails
 from .view import PLAIN, View
@@ -114,14 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         configure(getattr(logging, config.log_level.upper()))
         result = args.handler(args, config)
-    except ImgopsError as exc:
-        log_event("job_failed", logging.ERROR, job=args.job, error=exc.message)
+    except (ImgopsError, OSError) as caught:
+        exc = caught if isinstance(caught, ImgopsError) else from_os_error(caught)
+        message = mask(exc.message)
+        log_event("job_failed", logging.ERROR, job=args.job, error=message)
         if args.json:
-            _print_json(JobResult.from_error(args.job, exc.message, exc.details, dry_run=args.dry_run).to_output())
+            _print_json(JobResult.from_error(args.job, message, exc.details, dry_run=args.dry_run).to_output())
         if view.render_error and not args.json:
-            print(view.render_error(exc.message))
+            print(view.render_error(message))
         else:
-            print(f"imgops {args.job}: error: {exc.message}", file=sys.stderr)
+            print(f"imgops {args.job}: error: {message}", file=sys.stderr)
         return exc.exit_code if view.error_exit_code is None else view.error_exit_code
     output = result.to_output()
     if args.json:

@@ -1,4 +1,4 @@
-"""Engines and sessions from a URL; the URL is never printed with its password."""
+"""Engines and sessions from a URL; the URL is never printed with its credentials (``masking``)."""
 
 from __future__ import annotations
 
@@ -13,25 +13,25 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..errors import ConfigError, DatabaseError
+from ..masking import mask, redact_url, remember_url
 
 if TYPE_CHECKING:
     from ..config import Config
 
 
-def redact_url(url: str) -> str:
-    """The URL as it may be shown to people: the password masked."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
-
-
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys on and a busy timeout for concurrent runs."""
+    remember_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"database URL {redact_url(url)} is not a valid SQLAlchemy URL", key="database_url") from None
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        # Never echoed, not even masked: where its parts are cannot be trusted in a URL that does not parse.
+        reason = "its port is not a number" if isinstance(exc, ValueError) else "it cannot be parsed"
+        raise ConfigError(
+            f"key 'database_url': the database URL is not a valid SQLAlchemy URL ({reason}; not shown, "
+            "it may hold a password)",
+            key="database_url",
+        ) from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     kwargs: dict[str, object] = {"future": True}
@@ -42,7 +42,7 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, ImportError) as exc:
-        raise ConfigError(f"database URL {redact_url(url)}: {exc}", key="database_url") from None
+        raise ConfigError(f"database URL {redact_url(url)}: {mask(str(exc))}", key="database_url") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -60,9 +60,10 @@ def check_connection(engine: Engine) -> None:
         with engine.connect():
             pass
     except SQLAlchemyError as exc:
+        reason = (str(exc.orig if hasattr(exc, "orig") else exc).strip().splitlines() or [""])[0]
+        shown = engine.url.render_as_string(hide_password=False)
         raise DatabaseError(
-            f"cannot connect to database {redact_url(str(engine.url))}: {exc.__class__.__name__}: "
-            f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip().splitlines()[0]}"
+            f"cannot connect to database {redact_url(shown)}: {exc.__class__.__name__}: {mask(reason)}"
         ) from None
 
 

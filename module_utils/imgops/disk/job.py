@@ -97,7 +97,12 @@ def run_disk_check(config: Config, *, dry_run: bool = False, now: datetime | Non
             if entry["severity"] == "unknown":
                 result.error(f"disk target {entry['target']}: {'; '.join(entry['reasons'])}", target=entry["target"])
         if not dry_run:
-            fc.save_history(history_path, history)
+            try:
+                fc.save_history(history_path, history)
+            except OSError as exc:  # a full state folder: the check itself stands, only the forecast waits
+                result.notice(
+                    f"disk history not saved to {history_path}: {exc.strerror or exc}", path=str(history_path)
+                )
     result.metrics = {"imgops_disk": _metrics(checked, float(section.forecast_window_days))}
     folder = textfile_dir(config)
     textfile = folder / "imgops_disk.prom" if folder and not dry_run else None

@@ -1,6 +1,9 @@
 """Atomic file writes: temp file in the same folder, fsync, rename, fsync the folder.
 
-A crash at any point leaves either the old file or the new one, never a mix.
+A crash at any point leaves either the old file or the new one, never a mix; any failure
+(a full disk included) removes the temporary file. A new file takes the process umask, as
+any other program's would (the roles set the umask a host needs); files holding personal
+data are written with an explicit ``mode`` (0600).
 """
 
 from __future__ import annotations
@@ -8,32 +11,49 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import stat
-import tempfile
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
+NEW_FILE_MODE = 0o666
+"""What a new file is created with before the kernel applies the umask, as ``open()`` does."""
+PRIVATE_MODE = 0o600
+"""For files holding personal data (submitters' e-mail addresses): the owner only, whatever the umask."""
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def temporary_name(target: Path) -> Path:
+    """The temporary a write of ``target`` goes through: ``.<name>.<random>.tmp`` in its folder
+    (a leading dot and ``.tmp``: ignored by node_exporter and recognisable as imgops' own leftover)."""
+    return target.parent / f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically, keeping the old file's mode unless ``mode`` is given."""
+    """Replace ``path`` with ``data`` atomically.
+
+    ``mode`` given: the file gets exactly that mode. Otherwise an existing file keeps its mode and a
+    new one takes the umask (created 0666, the kernel clears the umask's bits; no chmod).
+    """
     target = Path(path)
     if mode is None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             mode = stat.S_IMODE(os.stat(target).st_mode)
-        except FileNotFoundError:
-            mode = 0o644
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    tmp_name = temporary_name(target)
+    fd = os.open(tmp_name, _TEMP_FLAGS, NEW_FILE_MODE if mode is None else mode & 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), mode)
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError) and exc.filename is None:  # write()/fsync() name no file: name the target
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
         raise
     fsync_dir(target.parent)
 
@@ -48,7 +68,8 @@ def atomic_create_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0
     target = Path(path)
     if os.path.lexists(target):
         return False
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    tmp_name = temporary_name(target)
+    fd = os.open(tmp_name, _TEMP_FLAGS, mode & 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -36,8 +37,11 @@ def job_lock(state_dir: Path, job: str, timeout: float) -> Iterator[Path]:
                         lock=str(lock_path),
                     ) from None
                 time.sleep(POLL_SECONDS)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with contextlib.suppress(
+            OSError
+        ):  # the pid only helps a waiting run's message; a full disk must not stop the job
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield lock_path
     finally:
         os.close(fd)  # closing the descriptor releases the flock

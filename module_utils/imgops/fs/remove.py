@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 
 from ..errors import SafetyError
@@ -161,7 +161,10 @@ def _walk(
                     continue
                 where = "/".join([*(f.name for f in stack[1:]), name])
                 _refuse_other_device(where, st, device)
-                fd = _open_listed(where, name, folder.fd, st)
+                try:
+                    fd = _open_listed(where, name, folder.fd, st)
+                except FileNotFoundError:  # removed meanwhile by another run (two purges, one volume)
+                    continue
                 stack.append(_Folder(name, st, fd, []))
                 stack[-1].entries = _entries(fd, stat_files)
                 if len(stack) > FD_BUDGET + 1 and (evicted := stack[-FD_BUDGET - 1]).fd is not None:
@@ -211,6 +214,11 @@ def _open_folder(name: str, parent: int, listed: os.stat_result) -> Iterator[int
         os.close(fd)
 
 
+def _gone_meanwhile() -> suppress:
+    """An entry listed, then removed by another run, is already gone."""
+    return suppress(FileNotFoundError)
+
+
 def tree_usage(target: ConfinedPath, *, deep: bool = True) -> TreeUsage:
     """What removing ``target`` would free, without following symlinks (``deep=False``: the top entry only).
 
@@ -238,26 +246,26 @@ def remove_confined(target: ConfinedPath) -> TreeUsage:
     refuse_mount_points(str(target.path))
 
     def remove(parent: int, name: str, st: os.stat_result, tally: _Tally) -> None:
-        if stat.S_ISDIR(st.st_mode):
-            with _open_folder(name, parent, st) as fd:
-                with closing(_walk(fd, st, stat_files=False)) as survey:
-                    for _ in survey:
-                        pass
-                with closing(_walk(fd, st)) as entries:
-                    for at, entry, found, is_folder in entries:
-                        assert found is not None
-                        if is_folder:
-                            os.rmdir(entry, dir_fd=at)
-                        else:
-                            try:
-                                os.unlink(entry, dir_fd=at)
-                            except FileNotFoundError:
-                                continue
-                        tally.add(found)
-            os.rmdir(name, dir_fd=parent)
-        else:
-            os.unlink(name, dir_fd=parent)
-        tally.add(st)
+        # An entry gone meanwhile was removed by another run (two purges sharing a volume): not an error.
+        with _gone_meanwhile():
+            if stat.S_ISDIR(st.st_mode):
+                with _open_folder(name, parent, st) as fd:
+                    with closing(_walk(fd, st, stat_files=False)) as survey:
+                        for _ in survey:
+                            pass
+                    with closing(_walk(fd, st)) as entries:
+                        for at, entry, found, is_folder in entries:
+                            assert found is not None
+                            with _gone_meanwhile():
+                                if is_folder:
+                                    os.rmdir(entry, dir_fd=at)
+                                else:
+                                    os.unlink(entry, dir_fd=at)
+                                tally.add(found)
+                os.rmdir(name, dir_fd=parent)
+            else:
+                os.unlink(name, dir_fd=parent)
+            tally.add(st)
         os.fsync(parent)
 
     return _walk_target(target, remove)

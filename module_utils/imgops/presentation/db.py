@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .safe import printable
 from .text import render_result
 
 
@@ -15,11 +16,13 @@ def render_db(result: Mapping[str, Any]) -> str:
     lines = [render_result({**result, "summary": summary})]
     if evidence:
         lines.append("evidence:")
-        lines += [f"  {'+' if e['present'] else '-'} {e['name']}: {e['detail']}" for e in evidence]
+        lines += [
+            f"  {'+' if e['present'] else '-'} {printable(e['name'])}: {printable(e['detail'])}" for e in evidence
+        ]
     if jobs:
         lines.append("jobs:")
         for job, verdict in jobs.items():
             where = f" ({', '.join(verdict['tables']) or 'no server table'})"
             state = "can run" if verdict["runnable"] else f"cannot run, missing {', '.join(verdict['missing'])}"
-            lines.append(f"  {job}: {state}{where}")
+            lines.append(printable(f"  {job}: {state}{where}"))
     return "\n".join(lines)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import SEVERITIES
+from .safe import printable
 from .text import problem_lines
 
 NAGIOS_UNKNOWN = SEVERITIES.index("unknown")
@@ -17,7 +18,7 @@ def nagios_exit(result: Mapping[str, Any]) -> int:
 
 
 def _perf_label(text: str) -> str:
-    return "'" + text.replace("'", "_").replace("=", "_") + "'"
+    return "'" + printable(text).replace("'", "_").replace("=", "_").replace("|", "_") + "'"
 
 
 def nagios_line(result: Mapping[str, Any]) -> str:
@@ -26,10 +27,10 @@ def nagios_line(result: Mapping[str, Any]) -> str:
     targets = result["summary"].get("targets", [])
     problems = [t for t in targets if t["severity"] != "ok"]
     shown = problems or targets
-    text = "; ".join(
+    text = printable("; ".join(
         f"{t['target']} {', '.join(t['reasons'])}" if t["reasons"] else f"{t['target']} {t['used_percent']:.1f}% used"
         for t in shown
-    )
+    )).replace("|", "/")  # fmt: skip
     perf = []
     for t in targets:
         if t["mount"] is None:
@@ -46,14 +47,16 @@ def nagios_line(result: Mapping[str, Any]) -> str:
 
 def nagios_error(message: str) -> str:
     """The status line when the check could not run (bad configuration, lock held)."""
-    return f"DISK UNKNOWN - {message}"
+    return f"DISK UNKNOWN - {printable(message).replace('|', '/')}"
 
 
 def render_disk(result: Mapping[str, Any]) -> str:
     """The terminal view: one line per target."""
     summary = result["summary"]
     lines = [f"imgops disk: {summary.get('severity', 'unknown')}" + (" (dry run)" if result["dry_run"] else "")]
-    for t in summary.get("targets", []):
+    for entry in summary.get("targets", []):
+        t = {key: printable(value) if isinstance(value, str) else value for key, value in entry.items()}
+        t["reasons"] = [printable(reason) for reason in entry.get("reasons", [])]
         if t["mount"] is None:
             lines.append(f"  {t['severity']:<8} {t['target']} ({t['path']}): {'; '.join(t['reasons'])}")
             continue

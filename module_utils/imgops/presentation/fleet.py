@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .safe import printable
 from .text import summary_line
 
 # Where each headline figure lives: (job, key in that job's summary). Missing jobs count as 0.
@@ -70,7 +71,7 @@ def size_text(count: int) -> str:
 
 def fleet_lines(report: Mapping[str, Any]) -> list[str]:
     """The report as aligned terminal lines: one per host, then the totals."""
-    width = max([len(row["host"]) for row in report["hosts"]] + [len("TOTAL")])
+    width = max([len(printable(row["host"])) for row in report["hosts"]] + [len("TOTAL")])
 
     def line(name: str, status: str, row: Mapping[str, Any]) -> str:
         return (
@@ -78,7 +79,7 @@ def fleet_lines(report: Mapping[str, Any]) -> list[str]:
             f"imported {row['images_imported']:>6}  expired {row['reports_expired']:>4}"
         )
 
-    lines = [line(row["host"], row["status"], row) for row in report["hosts"]]
+    lines = [line(printable(row["host"]), printable(row["status"]), row) for row in report["hosts"]]
     totals = report["totals"]
     lines.append(line("TOTAL", f"{totals['hosts'] - totals['failed_hosts']}/{totals['hosts']}", totals))
     return lines

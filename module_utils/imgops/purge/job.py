@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from ..config import Config, PurgeSection
 from ..db import connected_engine, transaction, utcnow
-from ..errors import ConfigError, reports_database_errors
+from ..errors import ConfigError, ImgopsError, LockHeldError, from_os_error, reports_database_errors
 from ..fs import job_lock
 from ..fs.usage import measure, mount_point
 from ..metrics import Metric, records_metrics, textfile_dir
@@ -193,7 +193,14 @@ def run_purge(
     if enabled:
         with connected_engine(config) as engine:
             for k in enabled:
-                outcome = _run_kind(engine, config, k, days[k], options, result, now)
+                try:
+                    outcome = _run_kind(engine, config, k, days[k], options, result, now)
+                except (LockHeldError, ConfigError):
+                    raise
+                except (ImgopsError, OSError) as exc:  # one kind's failure (a full disk) must not skip the other
+                    problem = exc if isinstance(exc, ImgopsError) else from_os_error(exc)
+                    result.error(f"purge {k}: {problem.message}", kind=k)
+                    continue
                 outcomes.append(outcome)
                 result.metrics[f"imgops_purge_{k}"] = _metrics(outcome)
     result.summary = _summary(kinds, days, options, outcomes, metrics_dir if outcomes and not dry_run else None)
