@@ -190,6 +190,7 @@ class PurgeSection:
     purge_checkpoints: bool = schema_default("purge", "purge_checkpoints")
     workers: int = schema_default("purge", "workers")
     clear_missing: bool = schema_default("purge", "clear_missing")
+    referenced_images: str = schema_default("purge", "referenced_images")  # keep | delete
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,6 +223,7 @@ class Config:
     metrics: MetricsSection = MetricsSection()
     lock_timeout_seconds: float = schema_default("lock_timeout_seconds")
     log_level: str = schema_default("log_level")
+    platform_folder: Path | None = None  # the folder of platform_config: the server's own folder
 
     def path(self, key: PathKey) -> Path:
         """The configured path ``paths.<key>``, or a ConfigError naming the key and file."""
@@ -296,6 +298,7 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
         metrics=MetricsSection(textfile_dir=_absolute(metrics_dir, base) if metrics_dir else None),
         lock_timeout_seconds=float(raw.get("lock_timeout_seconds", schema_default("lock_timeout_seconds"))),
         log_level=raw.get("log_level", schema_default("log_level")),
+        platform_folder=platform.folder,
     )
 
 

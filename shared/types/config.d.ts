@@ -128,6 +128,10 @@ export interface Config {
      * Clear the row of an aged job whose paths are all missing here; only for a host that is the sole holder of its roots (not by default: on a fleet the paths may live on another host).
      */
     clear_missing?: boolean;
+    /**
+     * A scrape folder that images rows point into: keep it and report it as referenced (with the counts of images, albums and labels), or delete its files and then, in one transaction, those images rows, their labels and album memberships and the scraped albums left empty (as the server's own scrape cleanup does).
+     */
+    referenced_images?: "keep" | "delete";
   };
   bugs?: {
     expire_statuses?: ("open" | "in_progress" | "resolved" | "closed" | "*")[];

@@ -13,9 +13,9 @@ export type PurgeResult = JobResultEnvelope & {
    */
   actions?: {
     /**
-     * remove (a path) or update_row (a database row).
+     * remove (a path), update_row (a database row) or delete_rows (the images rows pointing into a removed scrape folder, with purge.referenced_images: delete; target the folder).
      */
-    kind?: "remove" | "update_row";
+    kind?: "remove" | "update_row" | "delete_rows";
     /**
      * What was removed or updated.
      */
@@ -48,6 +48,26 @@ export type PurgeResult = JobResultEnvelope & {
        * The row's values after.
        */
       after?: {};
+      /**
+       * delete_rows: images rows deleted.
+       */
+      images?: number;
+      /**
+       * delete_rows: their labels deleted.
+       */
+      labels?: number;
+      /**
+       * delete_rows: their album memberships deleted.
+       */
+      album_images?: number;
+      /**
+       * delete_rows: albums that held them.
+       */
+      albums?: number;
+      /**
+       * delete_rows: scraped albums left empty, deleted.
+       */
+      albums_emptied?: number;
     };
   }[];
   /**
@@ -72,6 +92,18 @@ export type PurgeResult = JobResultEnvelope & {
      * What the path is.
      */
     what?: "scrape_output" | "training_dataset" | "training_log" | "checkpoint" | "orphan";
+    /**
+     * referenced: images rows pointing at files in the folder.
+     */
+    images?: number;
+    /**
+     * referenced: albums holding those images.
+     */
+    albums?: number;
+    /**
+     * referenced: labels of those images.
+     */
+    labels?: number;
   }[];
   /**
    * Totals of the purge.

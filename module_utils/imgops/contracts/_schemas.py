@@ -1080,6 +1080,56 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                          '(normally '
                                                                                          'kept).',
                                                                           'type': 'boolean'},
+                                                    'referenced_images': {'default': 'keep',
+                                                                          'description': 'A scrape '
+                                                                                         'folder '
+                                                                                         'that '
+                                                                                         'images '
+                                                                                         'rows '
+                                                                                         'point '
+                                                                                         'into: '
+                                                                                         'keep it '
+                                                                                         'and '
+                                                                                         'report '
+                                                                                         'it as '
+                                                                                         'referenced '
+                                                                                         '(with '
+                                                                                         'the '
+                                                                                         'counts '
+                                                                                         'of '
+                                                                                         'images, '
+                                                                                         'albums '
+                                                                                         'and '
+                                                                                         'labels), '
+                                                                                         'or '
+                                                                                         'delete '
+                                                                                         'its '
+                                                                                         'files '
+                                                                                         'and '
+                                                                                         'then, in '
+                                                                                         'one '
+                                                                                         'transaction, '
+                                                                                         'those '
+                                                                                         'images '
+                                                                                         'rows, '
+                                                                                         'their '
+                                                                                         'labels '
+                                                                                         'and '
+                                                                                         'album '
+                                                                                         'memberships '
+                                                                                         'and the '
+                                                                                         'scraped '
+                                                                                         'albums '
+                                                                                         'left '
+                                                                                         'empty '
+                                                                                         '(as the '
+                                                                                         "server's "
+                                                                                         'own '
+                                                                                         'scrape '
+                                                                                         'cleanup '
+                                                                                         'does).',
+                                                                          'enum': ['keep',
+                                                                                   'delete']},
                                                     'workers': {'default': 4,
                                                                 'description': 'Threads removing '
                                                                                'folders in '
@@ -1736,8 +1786,9 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                               'inside it or one holding it), busy '
                                                               '(a live process has a file open or '
                                                               'its working directory in it), '
-                                                              'referenced (images rows point into '
-                                                              'it; reserved)',
+                                                              'referenced (images rows point at '
+                                                              'files in it, and '
+                                                              'purge.referenced_images is keep)',
                                                'enum': ['invalid',
                                                         'outside_root',
                                                         'is_root',
@@ -1765,6 +1816,28 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                          'values '
                                                                                                                          'after.',
                                                                                                           'type': 'object'},
+                                                                                                'album_images': {'description': 'delete_rows: '
+                                                                                                                                'their '
+                                                                                                                                'album '
+                                                                                                                                'memberships '
+                                                                                                                                'deleted.',
+                                                                                                                 'minimum': 0,
+                                                                                                                 'type': 'integer'},
+                                                                                                'albums': {'description': 'delete_rows: '
+                                                                                                                          'albums '
+                                                                                                                          'that '
+                                                                                                                          'held '
+                                                                                                                          'them.',
+                                                                                                           'minimum': 0,
+                                                                                                           'type': 'integer'},
+                                                                                                'albums_emptied': {'description': 'delete_rows: '
+                                                                                                                                  'scraped '
+                                                                                                                                  'albums '
+                                                                                                                                  'left '
+                                                                                                                                  'empty, '
+                                                                                                                                  'deleted.',
+                                                                                                                   'minimum': 0,
+                                                                                                                   'type': 'integer'},
                                                                                                 'before': {'description': 'The '
                                                                                                                           "row's "
                                                                                                                           'values '
@@ -1784,6 +1857,18 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                          'removed.',
                                                                                                           'minimum': 0,
                                                                                                           'type': 'integer'},
+                                                                                                'images': {'description': 'delete_rows: '
+                                                                                                                          'images '
+                                                                                                                          'rows '
+                                                                                                                          'deleted.',
+                                                                                                           'minimum': 0,
+                                                                                                           'type': 'integer'},
+                                                                                                'labels': {'description': 'delete_rows: '
+                                                                                                                          'their '
+                                                                                                                          'labels '
+                                                                                                                          'deleted.',
+                                                                                                           'minimum': 0,
+                                                                                                           'type': 'integer'},
                                                                                                 'reason': {'description': 'Why '
                                                                                                                           'it '
                                                                                                                           'was '
@@ -1809,20 +1894,62 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                  'type': 'object'},
                                                                       'kind': {'description': 'remove '
                                                                                               '(a '
-                                                                                              'path) '
-                                                                                              'or '
+                                                                                              'path), '
                                                                                               'update_row '
                                                                                               '(a '
                                                                                               'database '
-                                                                                              'row).',
+                                                                                              'row) '
+                                                                                              'or '
+                                                                                              'delete_rows '
+                                                                                              '(the '
+                                                                                              'images '
+                                                                                              'rows '
+                                                                                              'pointing '
+                                                                                              'into '
+                                                                                              'a '
+                                                                                              'removed '
+                                                                                              'scrape '
+                                                                                              'folder, '
+                                                                                              'with '
+                                                                                              'purge.referenced_images: '
+                                                                                              'delete; '
+                                                                                              'target '
+                                                                                              'the '
+                                                                                              'folder).',
                                                                                'enum': ['remove',
-                                                                                        'update_row']}},
+                                                                                        'update_row',
+                                                                                        'delete_rows']}},
                                                        'type': 'object'},
                                              'type': 'array'},
                                  'job': {'const': 'purge', 'description': "The job's name."},
                                  'notices': {'description': 'Notes of the run; each refused path '
                                                             'is one, with its reason.',
-                                             'items': {'properties': {'reason': {'$ref': '#/$defs/refusal_reason',
+                                             'items': {'properties': {'albums': {'description': 'referenced: '
+                                                                                                'albums '
+                                                                                                'holding '
+                                                                                                'those '
+                                                                                                'images.',
+                                                                                 'minimum': 0,
+                                                                                 'type': 'integer'},
+                                                                      'images': {'description': 'referenced: '
+                                                                                                'images '
+                                                                                                'rows '
+                                                                                                'pointing '
+                                                                                                'at '
+                                                                                                'files '
+                                                                                                'in '
+                                                                                                'the '
+                                                                                                'folder.',
+                                                                                 'minimum': 0,
+                                                                                 'type': 'integer'},
+                                                                      'labels': {'description': 'referenced: '
+                                                                                                'labels '
+                                                                                                'of '
+                                                                                                'those '
+                                                                                                'images.',
+                                                                                 'minimum': 0,
+                                                                                 'type': 'integer'},
+                                                                      'reason': {'$ref': '#/$defs/refusal_reason',
                                                                                  'description': 'Why '
                                                                                                 'the '
                                                                                                 'path '

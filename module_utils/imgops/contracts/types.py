@@ -228,6 +228,7 @@ class ConfigPurge(TypedDict, closed=True):
     purge_checkpoints: NotRequired[bool]
     workers: NotRequired[int]
     clear_missing: NotRequired[bool]
+    referenced_images: NotRequired[Literal['keep', 'delete']]
 
 
 ConfigDays: TypeAlias = int
@@ -519,7 +520,7 @@ class LegacyResult(TypedDict):
 # --- purge_result.json
 
 class PurgeResultAction(TypedDict, closed=True):
-    kind: NotRequired[Literal['remove', 'update_row']]
+    kind: NotRequired[Literal['remove', 'update_row', 'delete_rows']]
     detail: NotRequired[PurgeResultDetail]
 
 
@@ -540,6 +541,11 @@ class PurgeResultDetail(TypedDict):
     reason: NotRequired[str]
     before: NotRequired[dict[str, Any]]
     after: NotRequired[dict[str, Any]]
+    images: NotRequired[int]
+    labels: NotRequired[int]
+    album_images: NotRequired[int]
+    albums: NotRequired[int]
+    albums_emptied: NotRequired[int]
 
 
 class PurgeResultFilesystem(TypedDict, closed=True):
@@ -591,6 +597,9 @@ class PurgeResultNotice(TypedDict):
             'scrape_output', 'training_dataset', 'training_log', 'checkpoint', 'orphan'
         ]
     ]
+    images: NotRequired[int]
+    albums: NotRequired[int]
+    labels: NotRequired[int]
 
 
 class PurgeResult(TypedDict):

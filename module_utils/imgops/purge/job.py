@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -12,17 +13,19 @@ from sqlalchemy import Engine
 
 from ..config import Config, PurgeSection
 from ..db import connected_engine, transaction, utcnow
+from ..db.server_schema import read_server_schema
 from ..errors import ConfigError, reports_database_errors
 from ..fs import job_lock
 from ..fs.usage import measure, mount_point
 from ..metrics import Metric, records_metrics, textfile_dir
 from ..result import JobResult
 from .claims import ClaimRoots, collect_claims, refuse_claimed
-from .execute import execute_plan, report_refusal
+from .execute import execute_plan, report_deleted_rows, report_refusal
 from .guards import refuse_mounted_and_busy
-from .journal import read_journal, write_journal
+from .journal import read_journal, read_journal_images, write_journal
 from .plan import PurgePlan, journal_key, measure_paths, plan_orphans, plan_scrape, plan_training
 from .reasons import reason_counts
+from .references import ImageRows, decide_referenced
 
 PURGE_KINDS = ("all", "scrape", "training")
 
@@ -87,6 +90,8 @@ def _plan(
     now: datetime,
     dry_run: bool,
     finish: set[str],
+    rows: ImageRows,
+    finished: set[str],
 ) -> PurgePlan:
     plan = PurgePlan(kind=kind, retention_days=days, cutoff=now - timedelta(days=days))
     with transaction(engine, dry_run=True) as session:  # planning only reads
@@ -104,18 +109,47 @@ def _plan(
         refuse_claimed(plan, collect_claims(session, roots, plan.expiring), roots)
     refuse_mounted_and_busy(plan)
     measure_paths(plan, sizes=dry_run, finish=finish, clear_missing=options.clear_missing)
+    with engine.connect() as conn:
+        decide_referenced(plan, conn, rows, options.referenced_images, finished)
     return plan
 
 
+def _finish_image_rows(engine: Engine, config: Config, kind: str, rows: ImageRows, result: JobResult) -> set[str]:
+    """The images rows a run that stopped was to delete after their folder went: deleted now (the folder gone).
+
+    The folders whose rows were finished (in a dry run: would be), so the plan does not count them again.
+    """
+    finished: set[str] = set()
+    for folder, ids in read_journal_images(config.state_dir, kind).items():
+        if os.path.lexists(folder) or not rows.present:  # not removed yet: this run's plan decides it again
+            continue
+        if result.dry_run:
+            with engine.connect() as conn:
+                found = rows.count(conn, rows.still_inside(conn, folder, ids))
+        else:
+            found = rows.delete(engine, folder, ids)
+        report_deleted_rows(result, folder, None, found)
+        finished.add(folder)
+    return finished
+
+
 def _run_kind(
-    engine: Engine, config: Config, kind: str, days: int, options: PurgeSection, result: JobResult, now: datetime
+    engine: Engine,
+    config: Config,
+    kind: str,
+    days: int,
+    options: PurgeSection,
+    result: JobResult,
+    now: datetime,
+    rows: ImageRows,
 ) -> _KindOutcome:
     outcome = _KindOutcome(kind)
     roots = _roots(config, kind)
     with job_lock(config.state_dir, f"purge-{kind}", config.lock_timeout_seconds):
         outcome.free_before = _free_bytes(roots)
         journaled = read_journal(config.state_dir, kind)
-        plan = _plan(engine, config, kind, days, options, now, result.dry_run, journaled)
+        finished = _finish_image_rows(engine, config, kind, rows, result)
+        plan = _plan(engine, config, kind, days, options, now, result.dry_run, journaled, rows, finished)
         first_notice = len(result.notices)
         for refusal in plan.refusals:
             report_refusal(result, refusal)
@@ -123,9 +157,11 @@ def _run_kind(
         first_action = len(result.actions)
         if not result.dry_run:  # before any removal: the paths of rows this host is about to clear
             about = {journal_key(item.row, path.what) for item in plan.items if item.row for path in item.paths}
-            write_journal(config.state_dir, kind, journaled | about)
+            images = {rows.folder(path): list(path.references.images) for item in plan.items
+                      for path in item.paths if path.references}  # fmt: skip
+            write_journal(config.state_dir, kind, journaled | about, images)
         statuses = execute_plan(
-            engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options.workers
+            engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options.workers, rows=rows
         )
         if not result.dry_run:  # every row is updated, or its paths are still here for the next run
             write_journal(config.state_dir, kind, set())
@@ -192,8 +228,10 @@ def run_purge(
     enabled = [k for k in kinds if days[k] > 0 and k not in absent]
     if enabled:
         with connected_engine(config) as engine:
+            schema = read_server_schema(engine)  # images and albums by column name, where they exist
+            rows = ImageRows(schema, _claim_roots(config), config.paths.outputs_dir, config.platform_folder)
             for k in enabled:
-                outcome = _run_kind(engine, config, k, days[k], options, result, now)
+                outcome = _run_kind(engine, config, k, days[k], options, result, now, rows)
                 outcomes.append(outcome)
                 result.metrics[f"imgops_purge_{k}"] = _metrics(outcome)
     result.summary = _summary(kinds, days, options, outcomes, metrics_dir if outcomes and not dry_run else None)

@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,9 @@ from ..errors import SafetyError
 from ..fs import ConfinedPath, TreeUsage, confine, tree_usage
 from ..fs.pathindex import PathIndex
 from ..server_paths import scrape_folder_name, training_dataset_folder_name, training_log_path
+
+if TYPE_CHECKING:
+    from .references import References
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class PurgePath:
     columns: dict[str, Any] = field(default_factory=dict)
     usage: TreeUsage | None = None  # filled in by measure_paths()
     covered: bool = False  # another row's planned path holds it (or is it): gone with that one, counted there
+    references: References | None = None  # images rows deleted once it is gone (purge.referenced_images: delete)
 
     @property
     def exists(self) -> bool:
@@ -55,6 +59,7 @@ class Refusal:
     path: str
     reason: str  # one of reasons.REFUSAL_REASONS
     message: str
+    detail: dict[str, Any] = field(default_factory=dict)  # figures behind the reason (the counts of `referenced`)
 
 
 @dataclass
@@ -96,7 +101,8 @@ class PurgePlan:
 
 
 def refusal_from(row: str | None, what: str, named: str, exc: SafetyError) -> Refusal:
-    return Refusal(row, what, named, str(exc.details.get("reason", "invalid")), exc.message)
+    detail = {key: value for key, value in exc.details.items() if key not in ("reason", "path")}
+    return Refusal(row, what, named, str(exc.details.get("reason", "invalid")), exc.message, detail)
 
 
 @dataclass(frozen=True)
