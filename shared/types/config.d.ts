@@ -132,6 +132,23 @@ export interface Config {
      * A scrape folder that images rows point into: keep it and report it as referenced (with the counts of images, albums and labels), or delete its files and then, in one transaction, those images rows, their labels and album memberships and the scraped albums left empty (as the server's own scrape cleanup does).
      */
     referenced_images?: "keep" | "delete";
+    /**
+     * Relieve a filling volume: when a volume holding a purge root is more than high_percent used, also remove eligible folders younger than their retention, oldest first, until it is below low_percent; never anything younger than min_age_hours, and never past the safety checks.
+     */
+    pressure?: {
+      /**
+       * Used percent (as df counts it) above which a volume is relieved; null: never (the default).
+       */
+      high_percent?: number | null;
+      /**
+       * Used percent a relieved volume is brought below (estimated from measured sizes); must be below high_percent.
+       */
+      low_percent?: number;
+      /**
+       * A row (by the purge's age rule) younger than this is never removed to relieve a volume.
+       */
+      min_age_hours?: number;
+    };
   };
   bugs?: {
     expire_statuses?: ("open" | "in_progress" | "resolved" | "closed" | "*")[];

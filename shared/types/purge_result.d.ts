@@ -41,6 +41,10 @@ export type PurgeResult = JobResultEnvelope & {
        */
       reason?: string;
       /**
+       * remove and update_row: what chose the row, retention (past its window) or pressure (relieving a volume above purge.pressure.high_percent).
+       */
+      rule?: "retention" | "pressure";
+      /**
        * The row's values before.
        */
       before?: {};
@@ -182,6 +186,47 @@ export type PurgeResult = JobResultEnvelope & {
      * Where the metrics file was written, or null.
      */
     textfile_dir: string | null;
+    /**
+     * Volumes above purge.pressure.high_percent used, relieved by removing younger rows oldest first (empty when none is).
+     */
+    pressure: {
+      /**
+       * The kind whose roots lie on the volume.
+       */
+      kind: "scrape" | "training";
+      /**
+       * The volume's mount point.
+       */
+      mount: string;
+      /**
+       * Used percent before the run (as df counts it).
+       */
+      used_percent: number;
+      /**
+       * The mark it was above.
+       */
+      high_percent: number;
+      /**
+       * The mark it is to be brought below.
+       */
+      low_percent: number;
+      /**
+       * Bytes still to free for the low mark after what retention frees there.
+       */
+      needed_bytes: number;
+      /**
+       * Bytes the pressure rule chose to free there, as measured.
+       */
+      planned_bytes: number;
+      /**
+       * Bytes the pressure rule freed there (a dry run: would free).
+       */
+      freed_bytes: number;
+      /**
+       * Used percent after the run (a dry run: estimated from the measured sizes).
+       */
+      used_percent_after: number | null;
+    }[];
     /**
      * kinds skipped because their root is not configured or does not exist on this host, with why
      */

@@ -1070,6 +1070,88 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                'names, older than '
                                                                                'the window.',
                                                                 'type': 'boolean'},
+                                                    'pressure': {'additionalProperties': False,
+                                                                 'description': 'Relieve a filling '
+                                                                                'volume: when a '
+                                                                                'volume holding a '
+                                                                                'purge root is '
+                                                                                'more than '
+                                                                                'high_percent '
+                                                                                'used, also remove '
+                                                                                'eligible folders '
+                                                                                'younger than '
+                                                                                'their retention, '
+                                                                                'oldest first, '
+                                                                                'until it is below '
+                                                                                'low_percent; '
+                                                                                'never anything '
+                                                                                'younger than '
+                                                                                'min_age_hours, '
+                                                                                'and never past '
+                                                                                'the safety '
+                                                                                'checks.',
+                                                                 'properties': {'high_percent': {'default': None,
+                                                                                                 'description': 'Used '
+                                                                                                                'percent '
+                                                                                                                '(as '
+                                                                                                                'df '
+                                                                                                                'counts '
+                                                                                                                'it) '
+                                                                                                                'above '
+                                                                                                                'which '
+                                                                                                                'a '
+                                                                                                                'volume '
+                                                                                                                'is '
+                                                                                                                'relieved; '
+                                                                                                                'null: '
+                                                                                                                'never '
+                                                                                                                '(the '
+                                                                                                                'default).',
+                                                                                                 'maximum': 100,
+                                                                                                 'minimum': 1,
+                                                                                                 'type': ['number',
+                                                                                                          'null']},
+                                                                                'low_percent': {'default': 80,
+                                                                                                'description': 'Used '
+                                                                                                               'percent '
+                                                                                                               'a '
+                                                                                                               'relieved '
+                                                                                                               'volume '
+                                                                                                               'is '
+                                                                                                               'brought '
+                                                                                                               'below '
+                                                                                                               '(estimated '
+                                                                                                               'from '
+                                                                                                               'measured '
+                                                                                                               'sizes); '
+                                                                                                               'must '
+                                                                                                               'be '
+                                                                                                               'below '
+                                                                                                               'high_percent.',
+                                                                                                'maximum': 100,
+                                                                                                'minimum': 0,
+                                                                                                'type': 'number'},
+                                                                                'min_age_hours': {'default': 24,
+                                                                                                  'description': 'A '
+                                                                                                                 'row '
+                                                                                                                 '(by '
+                                                                                                                 'the '
+                                                                                                                 "purge's "
+                                                                                                                 'age '
+                                                                                                                 'rule) '
+                                                                                                                 'younger '
+                                                                                                                 'than '
+                                                                                                                 'this '
+                                                                                                                 'is '
+                                                                                                                 'never '
+                                                                                                                 'removed '
+                                                                                                                 'to '
+                                                                                                                 'relieve '
+                                                                                                                 'a '
+                                                                                                                 'volume.',
+                                                                                                  'minimum': 0,
+                                                                                                  'type': 'number'}},
+                                                                 'type': 'object'},
                                                     'purge_checkpoints': {'default': False,
                                                                           'description': 'Also '
                                                                                          'remove '
@@ -1882,6 +1964,26 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                        'folder',
                                                                                                         'type': ['string',
                                                                                                                  'null']},
+                                                                                                'rule': {'description': 'remove '
+                                                                                                                        'and '
+                                                                                                                        'update_row: '
+                                                                                                                        'what '
+                                                                                                                        'chose '
+                                                                                                                        'the '
+                                                                                                                        'row, '
+                                                                                                                        'retention '
+                                                                                                                        '(past '
+                                                                                                                        'its '
+                                                                                                                        'window) '
+                                                                                                                        'or '
+                                                                                                                        'pressure '
+                                                                                                                        '(relieving '
+                                                                                                                        'a '
+                                                                                                                        'volume '
+                                                                                                                        'above '
+                                                                                                                        'purge.pressure.high_percent).',
+                                                                                                         'enum': ['retention',
+                                                                                                                  'pressure']},
                                                                                                 'what': {'description': 'What '
                                                                                                                         'the '
                                                                                                                         'path '
@@ -2061,6 +2163,127 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                              'removed.',
                                                                               'minimum': 0,
                                                                               'type': 'integer'},
+                                                            'pressure': {'description': 'Volumes '
+                                                                                        'above '
+                                                                                        'purge.pressure.high_percent '
+                                                                                        'used, '
+                                                                                        'relieved '
+                                                                                        'by '
+                                                                                        'removing '
+                                                                                        'younger '
+                                                                                        'rows '
+                                                                                        'oldest '
+                                                                                        'first '
+                                                                                        '(empty '
+                                                                                        'when none '
+                                                                                        'is).',
+                                                                         'items': {'additionalProperties': False,
+                                                                                   'properties': {'freed_bytes': {'description': 'Bytes '
+                                                                                                                                 'the '
+                                                                                                                                 'pressure '
+                                                                                                                                 'rule '
+                                                                                                                                 'freed '
+                                                                                                                                 'there '
+                                                                                                                                 '(a '
+                                                                                                                                 'dry '
+                                                                                                                                 'run: '
+                                                                                                                                 'would '
+                                                                                                                                 'free).',
+                                                                                                                  'minimum': 0,
+                                                                                                                  'type': 'integer'},
+                                                                                                  'high_percent': {'description': 'The '
+                                                                                                                                  'mark '
+                                                                                                                                  'it '
+                                                                                                                                  'was '
+                                                                                                                                  'above.',
+                                                                                                                   'type': 'number'},
+                                                                                                  'kind': {'description': 'The '
+                                                                                                                          'kind '
+                                                                                                                          'whose '
+                                                                                                                          'roots '
+                                                                                                                          'lie '
+                                                                                                                          'on '
+                                                                                                                          'the '
+                                                                                                                          'volume.',
+                                                                                                           'enum': ['scrape',
+                                                                                                                    'training']},
+                                                                                                  'low_percent': {'description': 'The '
+                                                                                                                                 'mark '
+                                                                                                                                 'it '
+                                                                                                                                 'is '
+                                                                                                                                 'to '
+                                                                                                                                 'be '
+                                                                                                                                 'brought '
+                                                                                                                                 'below.',
+                                                                                                                  'type': 'number'},
+                                                                                                  'mount': {'description': 'The '
+                                                                                                                           "volume's "
+                                                                                                                           'mount '
+                                                                                                                           'point.',
+                                                                                                            'type': 'string'},
+                                                                                                  'needed_bytes': {'description': 'Bytes '
+                                                                                                                                  'still '
+                                                                                                                                  'to '
+                                                                                                                                  'free '
+                                                                                                                                  'for '
+                                                                                                                                  'the '
+                                                                                                                                  'low '
+                                                                                                                                  'mark '
+                                                                                                                                  'after '
+                                                                                                                                  'what '
+                                                                                                                                  'retention '
+                                                                                                                                  'frees '
+                                                                                                                                  'there.',
+                                                                                                                   'minimum': 0,
+                                                                                                                   'type': 'integer'},
+                                                                                                  'planned_bytes': {'description': 'Bytes '
+                                                                                                                                   'the '
+                                                                                                                                   'pressure '
+                                                                                                                                   'rule '
+                                                                                                                                   'chose '
+                                                                                                                                   'to '
+                                                                                                                                   'free '
+                                                                                                                                   'there, '
+                                                                                                                                   'as '
+                                                                                                                                   'measured.',
+                                                                                                                    'minimum': 0,
+                                                                                                                    'type': 'integer'},
+                                                                                                  'used_percent': {'description': 'Used '
+                                                                                                                                  'percent '
+                                                                                                                                  'before '
+                                                                                                                                  'the '
+                                                                                                                                  'run '
+                                                                                                                                  '(as '
+                                                                                                                                  'df '
+                                                                                                                                  'counts '
+                                                                                                                                  'it).',
+                                                                                                                   'type': 'number'},
+                                                                                                  'used_percent_after': {'description': 'Used '
+                                                                                                                                        'percent '
+                                                                                                                                        'after '
+                                                                                                                                        'the '
+                                                                                                                                        'run '
+                                                                                                                                        '(a '
+                                                                                                                                        'dry '
+                                                                                                                                        'run: '
+                                                                                                                                        'estimated '
+                                                                                                                                        'from '
+                                                                                                                                        'the '
+                                                                                                                                        'measured '
+                                                                                                                                        'sizes).',
+                                                                                                                         'type': ['number',
+                                                                                                                                  'null']}},
+                                                                                   'required': ['kind',
+                                                                                                'mount',
+                                                                                                'used_percent',
+                                                                                                'high_percent',
+                                                                                                'low_percent',
+                                                                                                'needed_bytes',
+                                                                                                'planned_bytes',
+                                                                                                'freed_bytes',
+                                                                                                'used_percent_after'],
+                                                                                   'type': 'object'},
+                                                                         'type': 'array'},
                                                             'purge_checkpoints': {'description': 'Checkpoints '
                                                                                                  'were '
                                                                                                  'purged '
@@ -2141,7 +2364,8 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                           'bytes_freed',
                                                           'filesystems',
                                                           'textfile_dir',
-                                                          'absent'],
+                                                          'absent',
+                                                          'pressure'],
                                              'type': 'object'}},
                   'title': 'purge job result'},
  'queue_job': {'$defs': {'local_timestamp': {'description': '`datetime.now().isoformat()`: the '

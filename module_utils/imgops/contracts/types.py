@@ -223,12 +223,19 @@ class ConfigThumbnails(TypedDict, closed=True):
     workers: NotRequired[int]
 
 
+class ConfigPressure(TypedDict, closed=True):
+    high_percent: NotRequired[float | None]
+    low_percent: NotRequired[float]
+    min_age_hours: NotRequired[float]
+
+
 class ConfigPurge(TypedDict, closed=True):
     orphans: NotRequired[bool]
     purge_checkpoints: NotRequired[bool]
     workers: NotRequired[int]
     clear_missing: NotRequired[bool]
     referenced_images: NotRequired[Literal['keep', 'delete']]
+    pressure: NotRequired[ConfigPressure]
 
 
 ConfigDays: TypeAlias = int
@@ -539,6 +546,7 @@ class PurgeResultDetail(TypedDict):
     bytes: NotRequired[int]
     files: NotRequired[int]
     reason: NotRequired[str]
+    rule: NotRequired[Literal['retention', 'pressure']]
     before: NotRequired[dict[str, Any]]
     after: NotRequired[dict[str, Any]]
     images: NotRequired[int]
@@ -555,6 +563,18 @@ class PurgeResultFilesystem(TypedDict, closed=True):
     free_bytes_after: int
 
 
+class PurgeResultPressureItem(TypedDict, closed=True):
+    kind: Literal['scrape', 'training']
+    mount: str
+    used_percent: float
+    high_percent: float
+    low_percent: float
+    needed_bytes: int
+    planned_bytes: int
+    freed_bytes: int
+    used_percent_after: float | None
+
+
 class PurgeResultSummary(TypedDict, closed=True):
     kinds: list[Literal['scrape', 'training']]
     disabled: list[Literal['scrape', 'training']]
@@ -569,6 +589,7 @@ class PurgeResultSummary(TypedDict, closed=True):
     bytes_freed: int
     filesystems: list[PurgeResultFilesystem]
     textfile_dir: str | None
+    pressure: list[PurgeResultPressureItem]
     absent: dict[str, str]
 
 

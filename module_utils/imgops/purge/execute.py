@@ -141,6 +141,7 @@ def _record(
             bytes=usage.allocated_bytes,
             files=usage.entries,
             reason=item.why,
+            rule=item.rule,
         )
         log_event("purge_remove", row=item.row, path=str(path.target.path), bytes=usage.allocated_bytes,
                   dry_run=dry_run)  # fmt: skip
@@ -153,7 +154,7 @@ def _record(
     if not dry_run and not _update_row(engine, item, before, after):
         result.notice(f"{item.row} changed while it was purged; its row was left as it is now", row=item.row)
         return status
-    result.act("update_row", item.row, before=before, after=after, reason=item.why)
+    result.act("update_row", item.row, before=before, after=after, reason=item.why, rule=item.rule)
     return status
 
 

@@ -24,6 +24,7 @@ from .execute import execute_plan, report_deleted_rows, report_refusal
 from .guards import refuse_mounted_and_busy
 from .journal import read_journal, read_journal_images, write_journal
 from .plan import PurgePlan, journal_key, measure_paths, plan_orphans, plan_scrape, plan_training
+from .pressure import VolumePressure, choose_for_pressure, settle, volumes_under_pressure
 from .reasons import reason_counts
 from .references import ImageRows, decide_referenced
 
@@ -43,6 +44,7 @@ class _KindOutcome:
     refused: list[str] = field(default_factory=list)  # the reason of each refusal
     failed: int = 0
     missing: int = 0
+    pressure: dict[Path, VolumePressure] = field(default_factory=dict)  # volumes relieved
 
 
 def _roots(config: Config, kind: str) -> list[Path]:
@@ -92,8 +94,12 @@ def _plan(
     finish: set[str],
     rows: ImageRows,
     finished: set[str],
+    volumes: dict[Path, VolumePressure],
 ) -> PurgePlan:
+    """Read the rows due (and, for a volume under pressure, the younger candidates), then run every check."""
     plan = PurgePlan(kind=kind, retention_days=days, cutoff=now - timedelta(days=days))
+    if volumes:
+        plan.pressure_cutoff = now - timedelta(hours=options.pressure.min_age_hours)
     with transaction(engine, dry_run=True) as session:  # planning only reads
         if kind == "scrape":
             plan_scrape(session, config.path("scraped_dir"), plan, now)
@@ -108,9 +114,13 @@ def _plan(
         roots = _claim_roots(config)
         refuse_claimed(plan, collect_claims(session, roots, plan.expiring), roots)
     refuse_mounted_and_busy(plan)
-    measure_paths(plan, sizes=dry_run, finish=finish, clear_missing=options.clear_missing)
+    measure_paths(plan, sizes=dry_run or bool(volumes), finish=finish, clear_missing=options.clear_missing)
     with engine.connect() as conn:
         decide_referenced(plan, conn, rows, options.referenced_images, finished)
+    if plan.pressure_rows:  # chosen from what passed every check; the rows not chosen claim their paths again
+        choose_for_pressure(plan, volumes)
+        with transaction(engine, dry_run=True) as session:
+            refuse_claimed(plan, collect_claims(session, roots, plan.expiring), roots)
     return plan
 
 
@@ -149,7 +159,10 @@ def _run_kind(
         outcome.free_before = _free_bytes(roots)
         journaled = read_journal(config.state_dir, kind)
         finished = _finish_image_rows(engine, config, kind, rows, result)
-        plan = _plan(engine, config, kind, days, options, now, result.dry_run, journaled, rows, finished)
+        outcome.pressure = volumes_under_pressure(roots, options.pressure)
+        plan = _plan(
+            engine, config, kind, days, options, now, result.dry_run, journaled, rows, finished, outcome.pressure
+        )
         first_notice = len(result.notices)
         for refusal in plan.refusals:
             report_refusal(result, refusal)
@@ -170,6 +183,7 @@ def _run_kind(
         new = result.actions[first_action:]
         outcome.paths_removed = sum(a.kind == "remove" for a in new)
         outcome.rows_updated = sum(a.kind == "update_row" for a in new)
+        settle(outcome.pressure, new, dry_run=result.dry_run)
         outcome.free_after = _free_bytes(roots)
     return outcome
 
@@ -266,6 +280,7 @@ def _summary(
         "missing": sum(o.missing for o in outcomes),
         "bytes_freed": sum(sum(o.freed.values()) for o in outcomes),
         "filesystems": [{"mount": str(mount), **figures} for mount, figures in filesystems.items()],
+        "pressure": [{"kind": o.kind, **volume.to_dict()} for o in outcomes for volume in o.pressure.values()],
         "textfile_dir": str(textfile_dir) if textfile_dir else None,
     }
 

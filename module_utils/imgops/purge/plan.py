@@ -72,6 +72,8 @@ class PurgeItem:
     why: str
     paths: list[PurgePath]
     row_values: dict[str, Any] = field(default_factory=dict)  # the columns' values as the plan read them
+    aged_at: datetime | None = None  # the row's age (the platform's rule); None for an orphan
+    rule: str = "retention"  # what chose it: retention (past the window) or pressure (relieving a volume)
 
     def row_change(self, gone: list[PurgePath]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The columns (before, after) that change once the ``gone`` paths are gone; empty when none does."""
@@ -89,6 +91,16 @@ class PurgePlan:
     refusals: list[Refusal] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # rows with a path not on this host: its columns left alone
     expiring: set[str] = field(default_factory=set)  # every aged terminal row selected: none claims a path
+    pressure_cutoff: datetime | None = None  # relieving a volume: rows aged before this are candidates too
+    pressure_rows: set[str] = field(default_factory=set)  # the rows read only as such candidates
+
+    @property
+    def selection_cutoff(self) -> datetime:
+        """Rows aged before this are read: past the retention, or (relieving a volume) past the minimum age."""
+        return max(self.cutoff, self.pressure_cutoff) if self.pressure_cutoff else self.cutoff
+
+    def rule_for(self, aged_at: datetime) -> str:
+        return "retention" if aged_at < self.cutoff else "pressure"
 
     def refuse(self, item: PurgeItem, path: PurgePath, exc: SafetyError) -> None:
         """Take ``path`` out of ``item`` and record why (the item's other paths go on)."""
@@ -118,8 +130,12 @@ def _aged_at(model: type[ScrapeJob] | type[TrainingRun]) -> Any:
     return func.coalesce(model.completed_at, model.last_error_at, model.created_at)
 
 
-def _age_text(status: str | None, aged_at: datetime, now: datetime, retention_days: int) -> str:
-    return f"{status} {(now - aged_at).days} days ago (retention {retention_days} days)"
+def _age_text(plan: PurgePlan, status: str | None, aged_at: datetime, now: datetime) -> str:
+    age = now - aged_at
+    if plan.rule_for(aged_at) == "pressure":
+        hours = int(age.total_seconds() // 3600)
+        return f"{status} {hours} hours ago (retention {plan.retention_days} days): relieving a filling volume"
+    return f"{status} {age.days} days ago (retention {plan.retention_days} days)"
 
 
 def _confine(candidate: _Candidate) -> PurgePath:
@@ -154,6 +170,8 @@ def _add(plan: PurgePlan, item: PurgeItem, candidates: list[_Candidate]) -> None
     """Confine each candidate on its own; the item is planned with the paths that pass."""
     if item.row is not None:
         plan.expiring.add(item.row)
+        if item.rule == "pressure":
+            plan.pressure_rows.add(item.row)
     paths: list[PurgePath] = []
     for candidate in candidates:
         try:
@@ -235,7 +253,7 @@ def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datet
     aged_at = _aged_at(ScrapeJob).label("aged_at")
     rows = session.execute(
         select(ScrapeJob.id, ScrapeJob.status, ScrapeJob.output_directory, aged_at)
-        .where(ScrapeJob.status.in_(TERMINAL_SCRAPE_STATUSES), aged_at < plan.cutoff)
+        .where(ScrapeJob.status.in_(TERMINAL_SCRAPE_STATUSES), aged_at < plan.selection_cutoff)
         .order_by(ScrapeJob.id)
     ).all()
     for job_id, status, output_directory, when in rows:
@@ -244,9 +262,11 @@ def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datet
             kind="scrape",
             row=f"scrape_jobs/{job_id}",
             row_id=job_id,
-            why=_age_text(status, when, now, plan.retention_days),
+            why=_age_text(plan, status, when, now),
             paths=[],
             row_values={"output_directory": output_directory},
+            aged_at=when,
+            rule=plan.rule_for(when),
         )
         # NULL: the default folder, and nothing to write back
         columns = {} if output_directory is None else {"output_directory": ""}
@@ -278,7 +298,7 @@ def plan_training(
             TrainingRun.final_checkpoint,
             aged_at,
         )
-        .where(TrainingRun.status.in_(TERMINAL_TRAINING_STATUSES), aged_at < plan.cutoff)
+        .where(TrainingRun.status.in_(TERMINAL_TRAINING_STATUSES), aged_at < plan.selection_cutoff)
         .order_by(TrainingRun.id)
     ).all()
     for run_id, status, dataset_path, output_path, final_checkpoint, when in rows:
@@ -297,9 +317,11 @@ def plan_training(
             kind="training",
             row=f"training_runs/{run_id}",
             row_id=run_id,
-            why=_age_text(status, when, now, plan.retention_days),
+            why=_age_text(plan, status, when, now),
             paths=[],
             row_values=values,
+            aged_at=when,
+            rule=plan.rule_for(when),
         )
         _add(plan, item, candidates)
 
