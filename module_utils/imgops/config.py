@@ -183,6 +183,14 @@ class ThumbnailsSection:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CheckpointsSection:
+    """``purge.checkpoints``: keep an aged run's newest ``keep_last`` step checkpoints, remove the rest."""
+
+    enabled: bool = schema_default("purge", "checkpoints", "enabled")
+    keep_last: int = schema_default("purge", "checkpoints", "keep_last")
+
+
+@dataclass(frozen=True, kw_only=True)
 class PressureSection:
     """``purge.pressure``: relieve a volume above ``high_percent`` used down to ``low_percent`` (None: off)."""
 
@@ -200,6 +208,7 @@ class PurgeSection:
     workers: int = schema_default("purge", "workers")
     clear_missing: bool = schema_default("purge", "clear_missing")
     referenced_images: str = schema_default("purge", "referenced_images")  # keep | delete
+    checkpoints: CheckpointsSection = CheckpointsSection()
     pressure: PressureSection = PressureSection()
 
 
@@ -316,7 +325,7 @@ _Section = TypeVar("_Section")
 
 
 def _purge(raw: Mapping[str, Any], where: str) -> PurgeSection:
-    """``purge`` with its ``pressure`` marks in order (low below high)."""
+    """``purge`` with its nested sections, the ``pressure`` marks in order (low below high)."""
     pressure = _build_section(PressureSection, raw.get("pressure"))
     high = pressure.high_percent
     if high is not None and pressure.low_percent >= high:
@@ -325,7 +334,8 @@ def _purge(raw: Mapping[str, Any], where: str) -> PurgeSection:
             f"purge.pressure.high_percent ({high})",
             key="purge.pressure.low_percent",
         )
-    return _build_section(PurgeSection, {**raw, "pressure": pressure})
+    checkpoints = _build_section(CheckpointsSection, raw.get("checkpoints"))
+    return _build_section(PurgeSection, {**raw, "pressure": pressure, "checkpoints": checkpoints})
 
 
 def _build_section(kind: type[_Section], raw: Mapping[str, Any] | None) -> _Section:

@@ -133,6 +133,19 @@ export interface Config {
      */
     referenced_images?: "keep" | "delete";
     /**
+     * Step-checkpoint retention for aged terminal training runs (opt-in; purge_checkpoints, which removes the whole output folder, wins).
+     */
+    checkpoints?: {
+      /**
+       * Remove the step checkpoints (entries named checkpoint-<step> in output_path) of aged runs past the newest keep_last; the file final_checkpoint names, its integrated copy in lora_dir and anything holding it stay.
+       */
+      enabled?: boolean;
+      /**
+       * How many of a run's newest step checkpoints (by step) stay.
+       */
+      keep_last?: number;
+    };
+    /**
      * Relieve a filling volume: when a volume holding a purge root is more than high_percent used, also remove eligible folders younger than their retention, oldest first, until it is below low_percent; never anything younger than min_age_hours, and never past the safety checks.
      */
     pressure?: {

@@ -13,9 +13,9 @@ export type PurgeResult = JobResultEnvelope & {
    */
   actions?: {
     /**
-     * remove (a path), update_row (a database row) or delete_rows (the images rows pointing into a removed scrape folder, with purge.referenced_images: delete; target the folder).
+     * remove (a path), update_row (a database row) or delete_rows (the images rows pointing into a removed scrape folder, with purge.referenced_images: delete; target the folder) or update_index (the LoRA index.json entries of removed output folders; target the index).
      */
-    kind?: "remove" | "update_row" | "delete_rows";
+    kind?: "remove" | "update_row" | "delete_rows" | "update_index";
     /**
      * What was removed or updated.
      */
@@ -72,6 +72,10 @@ export type PurgeResult = JobResultEnvelope & {
        * delete_rows: scraped albums left empty, deleted.
        */
       albums_emptied?: number;
+      /**
+       * update_index: the keys (output folder names) removed from index.json.
+       */
+      removed?: string[];
     };
   }[];
   /**

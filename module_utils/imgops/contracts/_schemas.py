@@ -1043,7 +1043,65 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                'minLength': 1,
                                                'type': 'string'},
                            'purge': {'additionalProperties': False,
-                                     'properties': {'clear_missing': {'default': False,
+                                     'properties': {'checkpoints': {'additionalProperties': False,
+                                                                    'description': 'Step-checkpoint '
+                                                                                   'retention for '
+                                                                                   'aged terminal '
+                                                                                   'training runs '
+                                                                                   '(opt-in; '
+                                                                                   'purge_checkpoints, '
+                                                                                   'which removes '
+                                                                                   'the whole '
+                                                                                   'output folder, '
+                                                                                   'wins).',
+                                                                    'properties': {'enabled': {'default': False,
+                                                                                               'description': 'Remove '
+                                                                                                              'the '
+                                                                                                              'step '
+                                                                                                              'checkpoints '
+                                                                                                              '(entries '
+                                                                                                              'named '
+                                                                                                              'checkpoint-<step> '
+                                                                                                              'in '
+                                                                                                              'output_path) '
+                                                                                                              'of '
+                                                                                                              'aged '
+                                                                                                              'runs '
+                                                                                                              'past '
+                                                                                                              'the '
+                                                                                                              'newest '
+                                                                                                              'keep_last; '
+                                                                                                              'the '
+                                                                                                              'file '
+                                                                                                              'final_checkpoint '
+                                                                                                              'names, '
+                                                                                                              'its '
+                                                                                                              'integrated '
+                                                                                                              'copy '
+                                                                                                              'in '
+                                                                                                              'lora_dir '
+                                                                                                              'and '
+                                                                                                              'anything '
+                                                                                                              'holding '
+                                                                                                              'it '
+                                                                                                              'stay.',
+                                                                                               'type': 'boolean'},
+                                                                                   'keep_last': {'default': 1,
+                                                                                                 'description': 'How '
+                                                                                                                'many '
+                                                                                                                'of '
+                                                                                                                'a '
+                                                                                                                "run's "
+                                                                                                                'newest '
+                                                                                                                'step '
+                                                                                                                'checkpoints '
+                                                                                                                '(by '
+                                                                                                                'step) '
+                                                                                                                'stay.',
+                                                                                                 'minimum': 0,
+                                                                                                 'type': 'integer'}},
+                                                                    'type': 'object'},
+                                                    'clear_missing': {'default': False,
                                                                       'description': 'Clear the '
                                                                                      'row of an '
                                                                                      'aged job '
@@ -1956,6 +2014,17 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                           'was '
                                                                                                                           'due.',
                                                                                                            'type': 'string'},
+                                                                                                'removed': {'description': 'update_index: '
+                                                                                                                           'the '
+                                                                                                                           'keys '
+                                                                                                                           '(output '
+                                                                                                                           'folder '
+                                                                                                                           'names) '
+                                                                                                                           'removed '
+                                                                                                                           'from '
+                                                                                                                           'index.json.',
+                                                                                                            'items': {'type': 'string'},
+                                                                                                            'type': 'array'},
                                                                                                 'row': {'description': 'table/id, '
                                                                                                                        'null '
                                                                                                                        'for '
@@ -2017,10 +2086,24 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                               'delete; '
                                                                                               'target '
                                                                                               'the '
-                                                                                              'folder).',
+                                                                                              'folder) '
+                                                                                              'or '
+                                                                                              'update_index '
+                                                                                              '(the '
+                                                                                              'LoRA '
+                                                                                              'index.json '
+                                                                                              'entries '
+                                                                                              'of '
+                                                                                              'removed '
+                                                                                              'output '
+                                                                                              'folders; '
+                                                                                              'target '
+                                                                                              'the '
+                                                                                              'index).',
                                                                                'enum': ['remove',
                                                                                         'update_row',
-                                                                                        'delete_rows']}},
+                                                                                        'delete_rows',
+                                                                                        'update_index']}},
                                                        'type': 'object'},
                                              'type': 'array'},
                                  'job': {'const': 'purge', 'description': "The job's name."},

@@ -223,6 +223,11 @@ class ConfigThumbnails(TypedDict, closed=True):
     workers: NotRequired[int]
 
 
+class ConfigCheckpoints(TypedDict, closed=True):
+    enabled: NotRequired[bool]
+    keep_last: NotRequired[int]
+
+
 class ConfigPressure(TypedDict, closed=True):
     high_percent: NotRequired[float | None]
     low_percent: NotRequired[float]
@@ -235,6 +240,7 @@ class ConfigPurge(TypedDict, closed=True):
     workers: NotRequired[int]
     clear_missing: NotRequired[bool]
     referenced_images: NotRequired[Literal['keep', 'delete']]
+    checkpoints: NotRequired[ConfigCheckpoints]
     pressure: NotRequired[ConfigPressure]
 
 
@@ -527,7 +533,7 @@ class LegacyResult(TypedDict):
 # --- purge_result.json
 
 class PurgeResultAction(TypedDict, closed=True):
-    kind: NotRequired[Literal['remove', 'update_row', 'delete_rows']]
+    kind: NotRequired[Literal['remove', 'update_row', 'delete_rows', 'update_index']]
     detail: NotRequired[PurgeResultDetail]
 
 
@@ -554,6 +560,7 @@ class PurgeResultDetail(TypedDict):
     album_images: NotRequired[int]
     albums: NotRequired[int]
     albums_emptied: NotRequired[int]
+    removed: NotRequired[list[str]]
 
 
 class PurgeResultFilesystem(TypedDict, closed=True):

@@ -14,11 +14,12 @@ from sqlalchemy import Engine
 from ..config import Config, PurgeSection
 from ..db import connected_engine, transaction, utcnow
 from ..db.server_schema import read_server_schema
-from ..errors import ConfigError, reports_database_errors
+from ..errors import ConfigError, InputError, SafetyError, reports_database_errors
 from ..fs import job_lock
 from ..fs.usage import measure, mount_point
 from ..metrics import Metric, records_metrics, textfile_dir
 from ..result import JobResult
+from .checkpoints import drop_index_entries, index_path
 from .claims import ClaimRoots, collect_claims, refuse_claimed
 from .execute import execute_plan, report_deleted_rows, report_refusal
 from .guards import refuse_mounted_and_busy
@@ -106,7 +107,8 @@ def _plan(
             orphan_roots = [config.path("scraped_dir")]
         else:
             dataset_dir = config.path("training_dataset_dir")
-            plan_training(session, dataset_dir, config.paths.lora_dir, plan, now, options.purge_checkpoints)
+            keep = options.checkpoints.keep_last if options.checkpoints.enabled else None
+            plan_training(session, dataset_dir, config.paths.lora_dir, plan, now, options.purge_checkpoints, keep)
             orphan_roots = [dataset_dir]
         if options.orphans:
             for root in orphan_roots:
@@ -143,6 +145,27 @@ def _finish_image_rows(engine: Engine, config: Config, kind: str, rows: ImageRow
     return finished
 
 
+def _drop_index_entries(lora_dir: Path | None, result: JobResult, actions: list[Any]) -> None:
+    """The LoRA index entries of the output folders this run removed (each row's output_path now '')."""
+    if lora_dir is None:
+        return
+    folders = set()
+    for action in actions:
+        if action.kind == "update_row" and action.detail["after"].get("output_path") == "":
+            output = Path(os.path.normpath(os.path.join(lora_dir, action.detail["before"]["output_path"])))
+            if output.parent in (lora_dir, Path(os.path.realpath(lora_dir))):
+                folders.add(output.name)
+    if not folders:
+        return
+    try:
+        removed = drop_index_entries(lora_dir, folders, dry_run=result.dry_run)
+    except (InputError, SafetyError) as exc:
+        result.error(exc.message, path=str(index_path(lora_dir)))
+        return
+    if removed:
+        result.act("update_index", str(index_path(lora_dir)), removed=removed, reason="their output folders went")
+
+
 def _run_kind(
     engine: Engine,
     config: Config,
@@ -176,6 +199,8 @@ def _run_kind(
         statuses = execute_plan(
             engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options.workers, rows=rows
         )
+        if kind == "training":
+            _drop_index_entries(config.paths.lora_dir, result, result.actions[first_action:])
         if not result.dry_run:  # every row is updated, or its paths are still here for the next run
             write_journal(config.state_dir, kind, set())
         outcome.refused = [n["reason"] for n in result.notices[first_notice:] if n.get("reason")]

@@ -23,6 +23,7 @@ from ..errors import SafetyError
 from ..fs import ConfinedPath, TreeUsage, confine, tree_usage
 from ..fs.pathindex import PathIndex
 from ..server_paths import scrape_folder_name, training_dataset_folder_name, training_log_path
+from .checkpoints import stale_step_checkpoints
 
 if TYPE_CHECKING:
     from .references import References
@@ -280,13 +281,17 @@ def plan_training(
     plan: PurgePlan,
     now: datetime,
     purge_checkpoints: bool,
+    keep_checkpoints: int | None = None,
 ) -> None:
     """Terminal runs past the cutoff lose their dataset folder and log; dataset_path becomes ''.
 
     The dataset lies in ``dataset_dir``; the log (the server's rule) and the
-    weights in ``lora_dir``. The weights (output_path, final_checkpoint) go
-    only with ``purge_checkpoints``; then final_checkpoint becomes NULL.
-    output_path stays: the column is NOT NULL and it still locates the log.
+    weights in ``lora_dir``. The weights go only with ``purge_checkpoints``
+    (the whole output folder and final_checkpoint; each column becomes '' once
+    its path is gone, as the server clears dataset_path) or, with
+    ``keep_checkpoints`` (purge.checkpoints), the run's step checkpoints past
+    the newest ``keep_checkpoints`` (``imgops.purge.checkpoints``), the final
+    weights kept; those change no column.
     """
     aged_at = _aged_at(TrainingRun).label("aged_at")
     rows = session.execute(
@@ -308,11 +313,15 @@ def plan_training(
         candidates.append(_Candidate("training_log", log or f"logs/training_{run_id}.log", lora_dir))
         values: dict[str, Any] = {"dataset_path": dataset_path}
         if purge_checkpoints:
-            weights: dict[str, dict[str, Any]] = {output_path: {}} if output_path else {}
+            weights: dict[str, dict[str, Any]] = {output_path: {"output_path": ""}} if output_path else {}
+            values["output_path"] = output_path
             if final_checkpoint:
-                weights.setdefault(final_checkpoint, {})["final_checkpoint"] = None
+                weights.setdefault(final_checkpoint, {})["final_checkpoint"] = ""
                 values["final_checkpoint"] = final_checkpoint
             candidates += [_Candidate("checkpoint", path, lora_dir, columns) for path, columns in weights.items()]
+        elif keep_checkpoints is not None and output_path and lora_dir is not None:
+            steps = stale_step_checkpoints(output_path, lora_dir, keep_checkpoints, [final_checkpoint or ""])
+            candidates += [_Candidate("checkpoint", path, lora_dir) for path in steps]
         item = PurgeItem(
             kind="training",
             row=f"training_runs/{run_id}",
