@@ -260,3 +260,22 @@ def test_a_step_checkpoint_holding_the_final_weights_stays_with_keep_last_zero(s
     assert done.errors == [] and done.notices == []
     assert sorted(os.listdir(lora / "trained_4")) == ["checkpoint-500", "run_4.safetensors"]
     assert sorted(os.listdir(lora / "trained_1")) == ["run_1.safetensors"]
+
+
+@pytest.mark.parametrize("hostile", ["list", "symlink"])
+def test_a_hostile_index_is_left_alone_and_reported(server_layout: ServerLayout, hostile: str) -> None:
+    lora = server_layout.lora_dir
+    index = lora / "index.json"
+    if hostile == "list":
+        index.write_text('["trained_1"]', encoding="utf-8")
+    else:
+        elsewhere = server_layout.root / "elsewhere.json"
+        elsewhere.write_text(index.read_text(encoding="utf-8"), encoding="utf-8")
+        index.unlink()
+        index.symlink_to(elsewhere)
+    before = Path(os.path.realpath(index)).read_bytes()
+    done = run_purge(_config(server_layout), "training", purge_checkpoints=True)
+    assert done.failed and [e["path"] for e in done.errors] == [str(index)]
+    assert str(index) in done.errors[0]["message"] and "Traceback" not in done.errors[0]["message"]
+    assert Path(os.path.realpath(index)).read_bytes() == before and index.is_symlink() == (hostile == "symlink")
+    assert not (lora / "trained_1").exists()  # the folders went before the index was read

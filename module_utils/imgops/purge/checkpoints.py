@@ -63,9 +63,10 @@ def index_path(lora_dir: Path) -> Path:
 def drop_index_entries(lora_dir: Path, folders: set[str], *, dry_run: bool) -> list[str]:
     """Remove the entries keyed by ``folders`` from ``<lora_dir>/index.json``: the keys removed (would be).
 
-    A missing index has nothing to drop; one that is a symlink or not a JSON
-    object is an InputError naming it (the folders are gone already: the run
-    reports it and the entries stay for the next run to drop).
+    A missing index has nothing to drop; one that is a symlink (SafetyError), not
+    a regular file or not a JSON object (InputError) is left as it is, and the
+    run reports an error naming it: the folders are gone already, so its stale
+    entries are for a person to remove.
     """
     target = confine(INDEX_NAME, lora_dir, allow_missing=True).path
     if not os.path.lexists(target):
