@@ -28,6 +28,17 @@ description:
     and the row's columns for the paths that went are updated afterwards in a transaction of its own,
     so a run interrupted in between is finished by the next one. Trees of any depth are walked
     without recursion.
+  - A scrape folder that C(images) rows point into (their C(file_path) absolute, relative to
+    C(paths.outputs_dir) or to the server's folder) is kept and refused as C(referenced), with the counts
+    of images, albums and labels; with C(purge.referenced_images=delete) it goes and then, in one
+    transaction, those images rows, their labels and album memberships and the scraped albums left empty
+    (RV(actions) C(delete_rows)). A run that stopped in between is finished by the next one.
+  - Opt-in step-checkpoint retention (C(purge.checkpoints)) lets an aged run keep its newest
+    C(keep_last) C(checkpoint-<step>) entries and its final weights; the others go.
+  - Opt-in relief of a filling volume (C(purge.pressure)). Above C(high_percent) used, rows younger than
+    their retention but older than C(min_age_hours) go too, oldest first, through every check above,
+    until the volume is estimated below C(low_percent). Each removal says its C(rule)
+    (C(retention) or C(pressure)).
   - A retention of 0 days disables that purge. Check mode lists every path that would go, with its size.
 options:
   kind:
@@ -43,8 +54,10 @@ options:
     type: bool
   purge_checkpoints:
     description:
-      - Also remove old runs' trained weights (C(output_path), C(final_checkpoint)); C(final_checkpoint)
-        then becomes null.
+      - Also remove old runs' trained weights (the whole C(output_path) folder and C(final_checkpoint));
+        each column becomes an empty string once its path is gone, and the run's entry in
+        C(<lora_dir>/index.json) is dropped in one atomic rewrite (other entries, their order and
+        indent 2 kept; each entry written carries an C(organized_at)).
       - Defaults to C(purge.purge_checkpoints) of the configuration.
     type: bool
 extends_documentation_fragment: [imgops_common]
@@ -88,7 +101,9 @@ summary:
       C(root_missing), C(symlink), C(swapped), C(mount_point), C(claimed), C(busy), C(referenced), with
       its count), C(missing) (aged rows with a path not on this host, its columns left alone), C(bytes_freed),
       C(filesystems) (per mount point C(bytes_freed), C(free_bytes_before), C(free_bytes_after)),
-      C(textfile_dir) (where the C(imgops_purge_*.prom) metrics went, or null).
+      C(textfile_dir) (where the C(imgops_purge_*.prom) metrics went, or null), C(pressure) (per volume
+      relieved, with C(kind), C(mount), C(used_percent), C(high_percent), C(low_percent), C(needed_bytes),
+      C(planned_bytes), C(freed_bytes) by the pressure rule, C(used_percent_after); empty when none was).
   returned: always
   type: dict
   sample: {"kinds": ["scrape", "training"], "disabled": [], "retention_days": {"scrape": 30, "training": 30},
@@ -97,16 +112,18 @@ summary:
                                  "swapped": 0, "mount_point": 0, "claimed": 0, "busy": 0, "referenced": 0},
            "missing": 0, "bytes_freed": 114688, "filesystems": [{"mount": "/mnt/storage", "bytes_freed": 114688,
            "free_bytes_before": 85089615872, "free_bytes_after": 85089722368}],
-           "textfile_dir": "/var/lib/prometheus/node-exporter"}
+           "textfile_dir": "/var/lib/prometheus/node-exporter", "pressure": []}
 actions:
-  description: Each path removed (C(remove), with row, what, bytes, files, reason) and row updated
-    (C(update_row), with the columns before and after).
+  description: Each path removed (C(remove), with row, what, bytes, files, reason and rule), row updated
+    (C(update_row), with the columns before and after and the rule), images rows deleted with a scrape
+    folder (C(delete_rows), with images, labels, album_images, albums, albums_emptied) and LoRA index
+    entries dropped (C(update_index), with the keys removed).
   returned: always
   type: list
   elements: dict
   sample: [{"kind": "remove", "target": "/mnt/storage/imagineer/scraped/job_1",
             "detail": {"row": "scrape_jobs/1", "what": "scrape_output", "bytes": 24576, "files": 6,
-                       "reason": "completed 90 days ago (retention 30 days)"}}]
+                       "reason": "completed 90 days ago (retention 30 days)", "rule": "retention"}}]
 errors:
   description: Removals that failed (for example a permission error); the row stays as it was.
   returned: always
@@ -115,7 +132,8 @@ errors:
   sample: []
 notices:
   description: Refused paths (with row, what, path and reason, one of the closed list in
-    RV(summary.refused_by_reason)) and rows that changed during the run.
+    RV(summary.refused_by_reason); C(referenced) adds images, albums and labels) and rows that changed
+    during the run.
   returned: always
   type: list
   elements: dict

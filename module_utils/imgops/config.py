@@ -186,6 +186,23 @@ class ThumbnailsSection:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CheckpointsSection:
+    """``purge.checkpoints``: keep an aged run's newest ``keep_last`` step checkpoints, remove the rest."""
+
+    enabled: bool = schema_default("purge", "checkpoints", "enabled")
+    keep_last: int = schema_default("purge", "checkpoints", "keep_last")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PressureSection:
+    """``purge.pressure``: relieve a volume above ``high_percent`` used down to ``low_percent`` (None: off)."""
+
+    high_percent: float | None = schema_default("purge", "pressure", "high_percent")
+    low_percent: float = schema_default("purge", "pressure", "low_percent")
+    min_age_hours: float = schema_default("purge", "pressure", "min_age_hours")
+
+
+@dataclass(frozen=True, kw_only=True)
 class PurgeSection:
     """``purge``; also the options of one purge run (a run may override ``orphans`` and ``purge_checkpoints``)."""
 
@@ -193,6 +210,9 @@ class PurgeSection:
     purge_checkpoints: bool = schema_default("purge", "purge_checkpoints")
     workers: int = schema_default("purge", "workers")
     clear_missing: bool = schema_default("purge", "clear_missing")
+    referenced_images: str = schema_default("purge", "referenced_images")  # keep | delete
+    checkpoints: CheckpointsSection = CheckpointsSection()
+    pressure: PressureSection = PressureSection()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -306,7 +326,7 @@ def build_config(raw: dict[str, Any], source: Path | None, environ: dict[str, st
         sets=_build_section(SetsSection, raw.get("sets")),
         legacy=_build_section(LegacySection, raw.get("legacy")),
         thumbnails=_build_section(ThumbnailsSection, raw.get("thumbnails")),
-        purge=_build_section(PurgeSection, raw.get("purge")),
+        purge=_purge(raw.get("purge") or {}, where),
         reconcile=_build_section(ReconcileSection, raw.get("reconcile")),
         bugs=_build_section(BugsSection, bugs),
         metrics=MetricsSection(textfile_dir=_absolute(metrics_dir, base) if metrics_dir else None),
@@ -339,6 +359,20 @@ def non_finite_numbers(data: Any) -> list[str]:
 
 
 _Section = TypeVar("_Section")
+
+
+def _purge(raw: Mapping[str, Any], where: str) -> PurgeSection:
+    """``purge`` with its nested sections, the ``pressure`` marks in order (low below high)."""
+    pressure = _build_section(PressureSection, raw.get("pressure"))
+    high = pressure.high_percent
+    if high is not None and pressure.low_percent >= high:
+        raise ConfigError(
+            f"{where}: key purge.pressure.low_percent ({pressure.low_percent}) must be below "
+            f"purge.pressure.high_percent ({high})",
+            key="purge.pressure.low_percent",
+        )
+    checkpoints = _build_section(CheckpointsSection, raw.get("checkpoints"))
+    return _build_section(PurgeSection, {**raw, "pressure": pressure, "checkpoints": checkpoints})
 
 
 def _build_section(kind: type[_Section], raw: Mapping[str, Any] | None) -> _Section:

@@ -136,6 +136,40 @@ export interface Config {
      * Clear the row of an aged job whose paths are all missing here; only for a host that is the sole holder of its roots (not by default: on a fleet the paths may live on another host).
      */
     clear_missing?: boolean;
+    /**
+     * A scrape folder that images rows point into: keep it and report it as referenced (with the counts of images, albums and labels), or delete its files and then, in one transaction, those images rows, their labels and album memberships and the scraped albums left empty (as the server's own scrape cleanup does).
+     */
+    referenced_images?: "keep" | "delete";
+    /**
+     * Step-checkpoint retention for aged terminal training runs (opt-in; purge_checkpoints, which removes the whole output folder, wins).
+     */
+    checkpoints?: {
+      /**
+       * Remove the step checkpoints (entries named checkpoint-<step> in output_path) of aged runs past the newest keep_last; the file final_checkpoint names, its integrated copy in lora_dir and anything holding it stay.
+       */
+      enabled?: boolean;
+      /**
+       * How many of a run's newest step checkpoints (by step) stay.
+       */
+      keep_last?: number;
+    };
+    /**
+     * Relieve a filling volume: when a volume holding a purge root is more than high_percent used, also remove eligible folders younger than their retention, oldest first, until it is below low_percent; never anything younger than min_age_hours, and never past the safety checks.
+     */
+    pressure?: {
+      /**
+       * Used percent (as df counts it) above which a volume is relieved; null: never (the default).
+       */
+      high_percent?: number | null;
+      /**
+       * Used percent a relieved volume is brought below (estimated from measured sizes); must be below high_percent.
+       */
+      low_percent?: number;
+      /**
+       * A row (by the purge's age rule) younger than this is never removed to relieve a volume.
+       */
+      min_age_hours?: number;
+    };
   };
   reconcile?: {
     /**

@@ -13,9 +13,9 @@ export type PurgeResult = JobResultEnvelope & {
    */
   actions?: {
     /**
-     * remove (a path) or update_row (a database row).
+     * remove (a path), update_row (a database row) or delete_rows (the images rows pointing into a removed scrape folder, with purge.referenced_images: delete; target the folder) or update_index (the LoRA index.json entries of removed output folders; target the index).
      */
-    kind?: "remove" | "update_row";
+    kind?: "remove" | "update_row" | "delete_rows" | "update_index";
     /**
      * What was removed or updated.
      */
@@ -41,6 +41,10 @@ export type PurgeResult = JobResultEnvelope & {
        */
       reason?: string;
       /**
+       * remove and update_row: what chose the row, retention (past its window) or pressure (relieving a volume above purge.pressure.high_percent).
+       */
+      rule?: "retention" | "pressure";
+      /**
        * The row's values before.
        */
       before?: {};
@@ -48,6 +52,30 @@ export type PurgeResult = JobResultEnvelope & {
        * The row's values after.
        */
       after?: {};
+      /**
+       * delete_rows: images rows deleted.
+       */
+      images?: number;
+      /**
+       * delete_rows: their labels deleted.
+       */
+      labels?: number;
+      /**
+       * delete_rows: their album memberships deleted.
+       */
+      album_images?: number;
+      /**
+       * delete_rows: albums that held them.
+       */
+      albums?: number;
+      /**
+       * delete_rows: scraped albums left empty, deleted.
+       */
+      albums_emptied?: number;
+      /**
+       * update_index: the keys (output folder names) removed from index.json.
+       */
+      removed?: string[];
     };
   }[];
   /**
@@ -72,6 +100,18 @@ export type PurgeResult = JobResultEnvelope & {
      * What the path is.
      */
     what?: "scrape_output" | "training_dataset" | "training_log" | "checkpoint" | "orphan";
+    /**
+     * referenced: images rows pointing at files in the folder.
+     */
+    images?: number;
+    /**
+     * referenced: albums holding those images.
+     */
+    albums?: number;
+    /**
+     * referenced: labels of those images.
+     */
+    labels?: number;
   }[];
   /**
    * Totals of the purge.
@@ -150,6 +190,47 @@ export type PurgeResult = JobResultEnvelope & {
      * Where the metrics file was written, or null.
      */
     textfile_dir: string | null;
+    /**
+     * Volumes above purge.pressure.high_percent used, relieved by removing younger rows oldest first (empty when none is).
+     */
+    pressure: {
+      /**
+       * The kind whose roots lie on the volume.
+       */
+      kind: "scrape" | "training";
+      /**
+       * The volume's mount point.
+       */
+      mount: string;
+      /**
+       * Used percent before the run (as df counts it).
+       */
+      used_percent: number;
+      /**
+       * The mark it was above.
+       */
+      high_percent: number;
+      /**
+       * The mark it is to be brought below.
+       */
+      low_percent: number;
+      /**
+       * Bytes still to free for the low mark after what retention frees there.
+       */
+      needed_bytes: number;
+      /**
+       * Bytes the pressure rule chose to free there, as measured.
+       */
+      planned_bytes: number;
+      /**
+       * Bytes the pressure rule freed there (a dry run: would free).
+       */
+      freed_bytes: number;
+      /**
+       * Used percent after the run (a dry run: estimated from the measured sizes).
+       */
+      used_percent_after: number | null;
+    }[];
     /**
      * kinds skipped because their root is not configured or does not exist on this host, with why
      */

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, insert, text
 
-from imgops.config import Config, load_config
+from imgops.config import CheckpointsSection, Config, load_config
 from imgops.contracts import problems
 from imgops.db import utcnow
 from imgops.db.models import PlatformBase, TrainingRun
@@ -100,8 +100,11 @@ def server_layout(tmp_path: Path, database_url: str) -> ServerLayout:
     engine.dispose()
     entry = {"filename": "run_1.safetensors", "friendly_name": "run 1", "training_run_id": 1,
              "created_at": "2026-01-01T00:00:00Z", "source": "training", "default_weight": 0.6}  # fmt: skip
-    index = {"trained_1": entry}
-    (layout.lora_dir / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True), encoding="utf-8")
+    organized = {"filename": "style.safetensors", "folder": "my_style", "compatible": True, "format": "sd15",
+                 "has_preview": False, "has_config": True, "organized_at": "2026-01-02T10:00:00"}  # fmt: skip
+    run_2 = {**entry, "filename": "run_2.safetensors", "training_run_id": 2, "created_at": "2026-02-01T00:00:00Z"}
+    index = {"trained_1": entry, "my_style": organized, "trained_2": run_2}  # not sorted: the order must stay
+    (layout.lora_dir / "index.json").write_text(json.dumps(index, indent=2), encoding="utf-8")
     return layout
 
 
@@ -192,7 +195,87 @@ def test_nested_weights_go_with_their_folder_and_are_counted_once(server_layout:
     weights = {a.target: a.detail for a in planned.actions if a.kind == "remove" and a.detail["what"] == "checkpoint"}
     assert sorted(weights) == [str(lora / "trained_1"), str(lora / "trained_4")]  # run 4 failed: no final_checkpoint
     assert weights[str(lora / "trained_1")]["files"] == len(_tree(lora / "trained_1")) + 1
+    index = (lora / "index.json").read_bytes()
+    assert [(a.target, a.detail["removed"]) for a in planned.actions if a.kind == "update_index"] == [
+        (str(lora / "index.json"), ["trained_1"])
+    ]
+    assert (lora / "index.json").read_bytes() == index  # a dry run writes nothing
     done = run_purge(_config(server_layout), "training", purge_checkpoints=True)
-    assert done.notices == [] and not (lora / "trained_1").exists()
-    assert _column(server_layout, "final_checkpoint")[1] is None
+    assert done.notices == [] and done.errors == [] and not (lora / "trained_1").exists()
+    assert _column(server_layout, "final_checkpoint")[1] == "" and _column(server_layout, "output_path")[1] == ""
+    assert _column(server_layout, "output_path")[4] == ""  # failed run: its folder went, no final_checkpoint
     assert (lora / "trained_2" / "run_2.safetensors").exists()
+    text = (lora / "index.json").read_text(encoding="utf-8")
+    written = json.loads(text)
+    assert list(written) == ["my_style", "trained_2"]  # the other entries, in their order
+    assert written["my_style"]["organized_at"] == "2026-01-02T10:00:00"
+    assert written["trained_2"]["organized_at"] == "2026-02-01T00:00:00Z"  # the server's API sorts on it
+    assert text == json.dumps(written, indent=2)
+    assert problems(done.to_dict(), "purge_result") == []
+    assert run_purge(_config(server_layout), "training", purge_checkpoints=True).changed is False
+
+
+def _checkpoints(config: Config, keep_last: int) -> Config:
+    retention = CheckpointsSection(enabled=True, keep_last=keep_last)
+    return replace(config, purge=replace(config.purge, checkpoints=retention))
+
+
+def test_checkpoint_retention_keeps_the_newest_steps_and_the_final_weights(server_layout: ServerLayout) -> None:
+    lora = server_layout.lora_dir
+    run_1 = lora / "trained_1"
+    for step in (250, 1000, 1500):  # numeric order, not the names' (checkpoint-250 sorts after checkpoint-1500)
+        (run_1 / f"checkpoint-{step}").mkdir()
+        (run_1 / f"checkpoint-{step}" / "optimizer.bin").write_bytes(bytes(1000))
+    (run_1 / "checkpoint-notes.txt").write_text("not a step checkpoint", encoding="utf-8")
+    integrated = lora / "run_1_1.safetensors"  # POST /api/training/loras/1/integrate copied it here
+    integrated.write_bytes(bytes(400))
+    index = (lora / "index.json").read_bytes()
+    before = {"final_checkpoint": _column(server_layout, "final_checkpoint"),
+              "output_path": _column(server_layout, "output_path")}  # fmt: skip
+    config = _checkpoints(_config(server_layout), 1)
+    planned = run_purge(config, "training", dry_run=True)
+    steps = {a.target: a.detail for a in planned.actions if a.kind == "remove" and a.detail["what"] == "checkpoint"}
+    assert sorted(steps) == sorted(str(run_1 / f"checkpoint-{n}") for n in (250, 500, 1000))
+    assert all(d["files"] == 2 for d in steps.values())  # each folder and its file, counted once
+    assert (run_1 / "checkpoint-250").exists()
+    done = run_purge(config, "training")
+    assert problems(done.to_dict(), "purge_result") == [] and done.errors == [] and done.notices == []
+    assert sorted(os.listdir(run_1)) == ["checkpoint-1500", "checkpoint-notes.txt", "run_1.safetensors"]
+    assert integrated.exists() and (lora / "trained_2" / "checkpoint-500").exists()  # run 2 is recent
+    assert (lora / "trained_4" / "checkpoint-500").exists()  # its only step checkpoint: the newest
+    assert {"final_checkpoint": _column(server_layout, "final_checkpoint"),
+            "output_path": _column(server_layout, "output_path")} == before  # fmt: skip
+    assert (lora / "index.json").read_bytes() == index
+
+
+def test_a_step_checkpoint_holding_the_final_weights_stays_with_keep_last_zero(server_layout: ServerLayout) -> None:
+    lora = server_layout.lora_dir
+    final = lora / "trained_4" / "checkpoint-500" / "pytorch_lora_weights.safetensors"
+    (lora / "trained_4" / "checkpoint-900").mkdir()
+    engine = create_engine(server_layout.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE training_runs SET final_checkpoint = :f WHERE id = 4"), {"f": str(final)})
+    engine.dispose()
+    done = run_purge(_checkpoints(_config(server_layout), 0), "training")
+    assert done.errors == [] and done.notices == []
+    assert sorted(os.listdir(lora / "trained_4")) == ["checkpoint-500", "run_4.safetensors"]
+    assert sorted(os.listdir(lora / "trained_1")) == ["run_1.safetensors"]
+
+
+@pytest.mark.parametrize("hostile", ["list", "symlink"])
+def test_a_hostile_index_is_left_alone_and_reported(server_layout: ServerLayout, hostile: str) -> None:
+    lora = server_layout.lora_dir
+    index = lora / "index.json"
+    if hostile == "list":
+        index.write_text('["trained_1"]', encoding="utf-8")
+    else:
+        elsewhere = server_layout.root / "elsewhere.json"
+        elsewhere.write_text(index.read_text(encoding="utf-8"), encoding="utf-8")
+        index.unlink()
+        index.symlink_to(elsewhere)
+    before = Path(os.path.realpath(index)).read_bytes()
+    done = run_purge(_config(server_layout), "training", purge_checkpoints=True)
+    assert done.failed and [e["path"] for e in done.errors] == [str(index)]
+    assert str(index) in done.errors[0]["message"] and "Traceback" not in done.errors[0]["message"]
+    assert Path(os.path.realpath(index)).read_bytes() == before and index.is_symlink() == (hostile == "symlink")
+    assert not (lora / "trained_1").exists()  # the folders went before the index was read

@@ -17,6 +17,7 @@ from imgops.config import (
     LegacySection,
     PathKey,
     PathsSection,
+    PressureSection,
     PurgeSection,
     ReconcileSection,
     RetentionSection,
@@ -157,12 +158,23 @@ def default_of(node: dict[str, Any]) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def expected_default(node: dict[str, Any]) -> Any:
+    """A key's default; a nested object (purge.pressure) as the mapping of its own keys' defaults."""
+    if node.get("type") == "object" and "properties" in node:
+        return {key: expected_default(child) for key, child in node["properties"].items()}
+    return default_of(node) if "default" in node else None
+
+
+def plain(value: Any) -> Any:
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+
+
 def test_an_empty_file_gives_every_default_of_the_schema(tmp_path: Path) -> None:
     config = load_config(write(tmp_path / "imgops.yml", {}), environ={})
     assert config.purge.workers == SCHEMA["purge"]["properties"]["workers"]["default"]
     for name in PLAIN_SECTIONS:
         for key, node in SCHEMA[name]["properties"].items():
-            assert getattr(getattr(config, name), key) == (default_of(node) if "default" in node else None), key
+            assert plain(getattr(getattr(config, name), key)) == expected_default(node), key
     disk = SCHEMA["disk"]["properties"]
     assert config.disk.thresholds == Thresholds(
         warn_percent=disk["warn_percent"]["default"],
@@ -189,7 +201,7 @@ def test_each_section_has_the_schemas_keys_and_defaults(name: str) -> None:
     assert {f.name for f in dataclasses.fields(kind)} == set(properties)
     built = kind()
     for key, node in properties.items():
-        assert getattr(built, key) == (default_of(node) if "default" in node else None), key
+        assert plain(getattr(built, key)) == expected_default(node), key
 
 
 def test_paths_and_disk_cover_the_schemas_keys() -> None:
@@ -235,3 +247,19 @@ def test_the_defaults_table_in_the_docs_is_generated_from_the_schema() -> None:
     doc = CONFIG_DOC.read_text(encoding="utf-8")
     assert with_defaults_table(doc, load_schemas()["config"]) == doc, "run `make types`"
     assert "| `purge.workers` | `4` |" in doc.splitlines()
+
+
+def test_purge_pressure_and_referenced_images_are_read_and_checked(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "imgops.yml", {"purge": {
+        "referenced_images": "delete", "pressure": {"high_percent": 90, "min_age_hours": 6}}}), environ={})  # fmt: skip
+    assert config.purge.referenced_images == "delete"
+    assert config.purge.pressure == PressureSection(high_percent=90, low_percent=80, min_age_hours=6)
+    assert PurgeSection().pressure.high_percent is None and PurgeSection().referenced_images == "keep"
+    for bad, key in [
+        ({"pressure": {"high_percent": 70}}, "purge.pressure.low_percent"),  # the default low (80) is above it
+        ({"pressure": {"high_percent": 90, "low_percent": 95}}, "purge.pressure.low_percent"),
+        ({"referenced_images": "drop"}, "purge.referenced_images"),
+        ({"pressure": {"high": 90}}, "purge.pressure"),
+    ]:
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config(write(tmp_path / "bad.yml", {"purge": bad}), environ={})

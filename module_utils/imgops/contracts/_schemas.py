@@ -1239,7 +1239,65 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                'minLength': 1,
                                                'type': 'string'},
                            'purge': {'additionalProperties': False,
-                                     'properties': {'clear_missing': {'default': False,
+                                     'properties': {'checkpoints': {'additionalProperties': False,
+                                                                    'description': 'Step-checkpoint '
+                                                                                   'retention for '
+                                                                                   'aged terminal '
+                                                                                   'training runs '
+                                                                                   '(opt-in; '
+                                                                                   'purge_checkpoints, '
+                                                                                   'which removes '
+                                                                                   'the whole '
+                                                                                   'output folder, '
+                                                                                   'wins).',
+                                                                    'properties': {'enabled': {'default': False,
+                                                                                               'description': 'Remove '
+                                                                                                              'the '
+                                                                                                              'step '
+                                                                                                              'checkpoints '
+                                                                                                              '(entries '
+                                                                                                              'named '
+                                                                                                              'checkpoint-<step> '
+                                                                                                              'in '
+                                                                                                              'output_path) '
+                                                                                                              'of '
+                                                                                                              'aged '
+                                                                                                              'runs '
+                                                                                                              'past '
+                                                                                                              'the '
+                                                                                                              'newest '
+                                                                                                              'keep_last; '
+                                                                                                              'the '
+                                                                                                              'file '
+                                                                                                              'final_checkpoint '
+                                                                                                              'names, '
+                                                                                                              'its '
+                                                                                                              'integrated '
+                                                                                                              'copy '
+                                                                                                              'in '
+                                                                                                              'lora_dir '
+                                                                                                              'and '
+                                                                                                              'anything '
+                                                                                                              'holding '
+                                                                                                              'it '
+                                                                                                              'stay.',
+                                                                                               'type': 'boolean'},
+                                                                                   'keep_last': {'default': 1,
+                                                                                                 'description': 'How '
+                                                                                                                'many '
+                                                                                                                'of '
+                                                                                                                'a '
+                                                                                                                "run's "
+                                                                                                                'newest '
+                                                                                                                'step '
+                                                                                                                'checkpoints '
+                                                                                                                '(by '
+                                                                                                                'step) '
+                                                                                                                'stay.',
+                                                                                                 'minimum': 0,
+                                                                                                 'type': 'integer'}},
+                                                                    'type': 'object'},
+                                                    'clear_missing': {'default': False,
                                                                       'description': 'Clear the '
                                                                                      'row of an '
                                                                                      'aged job '
@@ -1266,6 +1324,88 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                'names, older than '
                                                                                'the window.',
                                                                 'type': 'boolean'},
+                                                    'pressure': {'additionalProperties': False,
+                                                                 'description': 'Relieve a filling '
+                                                                                'volume: when a '
+                                                                                'volume holding a '
+                                                                                'purge root is '
+                                                                                'more than '
+                                                                                'high_percent '
+                                                                                'used, also remove '
+                                                                                'eligible folders '
+                                                                                'younger than '
+                                                                                'their retention, '
+                                                                                'oldest first, '
+                                                                                'until it is below '
+                                                                                'low_percent; '
+                                                                                'never anything '
+                                                                                'younger than '
+                                                                                'min_age_hours, '
+                                                                                'and never past '
+                                                                                'the safety '
+                                                                                'checks.',
+                                                                 'properties': {'high_percent': {'default': None,
+                                                                                                 'description': 'Used '
+                                                                                                                'percent '
+                                                                                                                '(as '
+                                                                                                                'df '
+                                                                                                                'counts '
+                                                                                                                'it) '
+                                                                                                                'above '
+                                                                                                                'which '
+                                                                                                                'a '
+                                                                                                                'volume '
+                                                                                                                'is '
+                                                                                                                'relieved; '
+                                                                                                                'null: '
+                                                                                                                'never '
+                                                                                                                '(the '
+                                                                                                                'default).',
+                                                                                                 'maximum': 100,
+                                                                                                 'minimum': 1,
+                                                                                                 'type': ['number',
+                                                                                                          'null']},
+                                                                                'low_percent': {'default': 80,
+                                                                                                'description': 'Used '
+                                                                                                               'percent '
+                                                                                                               'a '
+                                                                                                               'relieved '
+                                                                                                               'volume '
+                                                                                                               'is '
+                                                                                                               'brought '
+                                                                                                               'below '
+                                                                                                               '(estimated '
+                                                                                                               'from '
+                                                                                                               'measured '
+                                                                                                               'sizes); '
+                                                                                                               'must '
+                                                                                                               'be '
+                                                                                                               'below '
+                                                                                                               'high_percent.',
+                                                                                                'maximum': 100,
+                                                                                                'minimum': 0,
+                                                                                                'type': 'number'},
+                                                                                'min_age_hours': {'default': 24,
+                                                                                                  'description': 'A '
+                                                                                                                 'row '
+                                                                                                                 '(by '
+                                                                                                                 'the '
+                                                                                                                 "purge's "
+                                                                                                                 'age '
+                                                                                                                 'rule) '
+                                                                                                                 'younger '
+                                                                                                                 'than '
+                                                                                                                 'this '
+                                                                                                                 'is '
+                                                                                                                 'never '
+                                                                                                                 'removed '
+                                                                                                                 'to '
+                                                                                                                 'relieve '
+                                                                                                                 'a '
+                                                                                                                 'volume.',
+                                                                                                  'minimum': 0,
+                                                                                                  'type': 'number'}},
+                                                                 'type': 'object'},
                                                     'purge_checkpoints': {'default': False,
                                                                           'description': 'Also '
                                                                                          'remove '
@@ -1276,6 +1416,56 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                          '(normally '
                                                                                          'kept).',
                                                                           'type': 'boolean'},
+                                                    'referenced_images': {'default': 'keep',
+                                                                          'description': 'A scrape '
+                                                                                         'folder '
+                                                                                         'that '
+                                                                                         'images '
+                                                                                         'rows '
+                                                                                         'point '
+                                                                                         'into: '
+                                                                                         'keep it '
+                                                                                         'and '
+                                                                                         'report '
+                                                                                         'it as '
+                                                                                         'referenced '
+                                                                                         '(with '
+                                                                                         'the '
+                                                                                         'counts '
+                                                                                         'of '
+                                                                                         'images, '
+                                                                                         'albums '
+                                                                                         'and '
+                                                                                         'labels), '
+                                                                                         'or '
+                                                                                         'delete '
+                                                                                         'its '
+                                                                                         'files '
+                                                                                         'and '
+                                                                                         'then, in '
+                                                                                         'one '
+                                                                                         'transaction, '
+                                                                                         'those '
+                                                                                         'images '
+                                                                                         'rows, '
+                                                                                         'their '
+                                                                                         'labels '
+                                                                                         'and '
+                                                                                         'album '
+                                                                                         'memberships '
+                                                                                         'and the '
+                                                                                         'scraped '
+                                                                                         'albums '
+                                                                                         'left '
+                                                                                         'empty '
+                                                                                         '(as the '
+                                                                                         "server's "
+                                                                                         'own '
+                                                                                         'scrape '
+                                                                                         'cleanup '
+                                                                                         'does).',
+                                                                          'enum': ['keep',
+                                                                                   'delete']},
                                                     'workers': {'default': 4,
                                                                 'description': 'Threads removing '
                                                                                'folders in '
@@ -2055,8 +2245,9 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                               'inside it or one holding it), busy '
                                                               '(a live process has a file open or '
                                                               'its working directory in it), '
-                                                              'referenced (images rows point into '
-                                                              'it; reserved)',
+                                                              'referenced (images rows point at '
+                                                              'files in it, and '
+                                                              'purge.referenced_images is keep)',
                                                'enum': ['invalid',
                                                         'outside_root',
                                                         'is_root',
@@ -2084,6 +2275,28 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                          'values '
                                                                                                                          'after.',
                                                                                                           'type': 'object'},
+                                                                                                'album_images': {'description': 'delete_rows: '
+                                                                                                                                'their '
+                                                                                                                                'album '
+                                                                                                                                'memberships '
+                                                                                                                                'deleted.',
+                                                                                                                 'minimum': 0,
+                                                                                                                 'type': 'integer'},
+                                                                                                'albums': {'description': 'delete_rows: '
+                                                                                                                          'albums '
+                                                                                                                          'that '
+                                                                                                                          'held '
+                                                                                                                          'them.',
+                                                                                                           'minimum': 0,
+                                                                                                           'type': 'integer'},
+                                                                                                'albums_emptied': {'description': 'delete_rows: '
+                                                                                                                                  'scraped '
+                                                                                                                                  'albums '
+                                                                                                                                  'left '
+                                                                                                                                  'empty, '
+                                                                                                                                  'deleted.',
+                                                                                                                   'minimum': 0,
+                                                                                                                   'type': 'integer'},
                                                                                                 'before': {'description': 'The '
                                                                                                                           "row's "
                                                                                                                           'values '
@@ -2103,11 +2316,34 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                          'removed.',
                                                                                                           'minimum': 0,
                                                                                                           'type': 'integer'},
+                                                                                                'images': {'description': 'delete_rows: '
+                                                                                                                          'images '
+                                                                                                                          'rows '
+                                                                                                                          'deleted.',
+                                                                                                           'minimum': 0,
+                                                                                                           'type': 'integer'},
+                                                                                                'labels': {'description': 'delete_rows: '
+                                                                                                                          'their '
+                                                                                                                          'labels '
+                                                                                                                          'deleted.',
+                                                                                                           'minimum': 0,
+                                                                                                           'type': 'integer'},
                                                                                                 'reason': {'description': 'Why '
                                                                                                                           'it '
                                                                                                                           'was '
                                                                                                                           'due.',
                                                                                                            'type': 'string'},
+                                                                                                'removed': {'description': 'update_index: '
+                                                                                                                           'the '
+                                                                                                                           'keys '
+                                                                                                                           '(output '
+                                                                                                                           'folder '
+                                                                                                                           'names) '
+                                                                                                                           'removed '
+                                                                                                                           'from '
+                                                                                                                           'index.json.',
+                                                                                                            'items': {'type': 'string'},
+                                                                                                            'type': 'array'},
                                                                                                 'row': {'description': 'table/id, '
                                                                                                                        'null '
                                                                                                                        'for '
@@ -2116,6 +2352,26 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                                                        'folder',
                                                                                                         'type': ['string',
                                                                                                                  'null']},
+                                                                                                'rule': {'description': 'remove '
+                                                                                                                        'and '
+                                                                                                                        'update_row: '
+                                                                                                                        'what '
+                                                                                                                        'chose '
+                                                                                                                        'the '
+                                                                                                                        'row, '
+                                                                                                                        'retention '
+                                                                                                                        '(past '
+                                                                                                                        'its '
+                                                                                                                        'window) '
+                                                                                                                        'or '
+                                                                                                                        'pressure '
+                                                                                                                        '(relieving '
+                                                                                                                        'a '
+                                                                                                                        'volume '
+                                                                                                                        'above '
+                                                                                                                        'purge.pressure.high_percent).',
+                                                                                                         'enum': ['retention',
+                                                                                                                  'pressure']},
                                                                                                 'what': {'description': 'What '
                                                                                                                         'the '
                                                                                                                         'path '
@@ -2128,20 +2384,76 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                  'type': 'object'},
                                                                       'kind': {'description': 'remove '
                                                                                               '(a '
-                                                                                              'path) '
-                                                                                              'or '
+                                                                                              'path), '
                                                                                               'update_row '
                                                                                               '(a '
                                                                                               'database '
-                                                                                              'row).',
+                                                                                              'row) '
+                                                                                              'or '
+                                                                                              'delete_rows '
+                                                                                              '(the '
+                                                                                              'images '
+                                                                                              'rows '
+                                                                                              'pointing '
+                                                                                              'into '
+                                                                                              'a '
+                                                                                              'removed '
+                                                                                              'scrape '
+                                                                                              'folder, '
+                                                                                              'with '
+                                                                                              'purge.referenced_images: '
+                                                                                              'delete; '
+                                                                                              'target '
+                                                                                              'the '
+                                                                                              'folder) '
+                                                                                              'or '
+                                                                                              'update_index '
+                                                                                              '(the '
+                                                                                              'LoRA '
+                                                                                              'index.json '
+                                                                                              'entries '
+                                                                                              'of '
+                                                                                              'removed '
+                                                                                              'output '
+                                                                                              'folders; '
+                                                                                              'target '
+                                                                                              'the '
+                                                                                              'index).',
                                                                                'enum': ['remove',
-                                                                                        'update_row']}},
+                                                                                        'update_row',
+                                                                                        'delete_rows',
+                                                                                        'update_index']}},
                                                        'type': 'object'},
                                              'type': 'array'},
                                  'job': {'const': 'purge', 'description': "The job's name."},
                                  'notices': {'description': 'Notes of the run; each refused path '
                                                             'is one, with its reason.',
-                                             'items': {'properties': {'reason': {'$ref': '#/$defs/refusal_reason',
+                                             'items': {'properties': {'albums': {'description': 'referenced: '
+                                                                                                'albums '
+                                                                                                'holding '
+                                                                                                'those '
+                                                                                                'images.',
+                                                                                 'minimum': 0,
+                                                                                 'type': 'integer'},
+                                                                      'images': {'description': 'referenced: '
+                                                                                                'images '
+                                                                                                'rows '
+                                                                                                'pointing '
+                                                                                                'at '
+                                                                                                'files '
+                                                                                                'in '
+                                                                                                'the '
+                                                                                                'folder.',
+                                                                                 'minimum': 0,
+                                                                                 'type': 'integer'},
+                                                                      'labels': {'description': 'referenced: '
+                                                                                                'labels '
+                                                                                                'of '
+                                                                                                'those '
+                                                                                                'images.',
+                                                                                 'minimum': 0,
+                                                                                 'type': 'integer'},
+                                                                      'reason': {'$ref': '#/$defs/refusal_reason',
                                                                                  'description': 'Why '
                                                                                                 'the '
                                                                                                 'path '
@@ -2253,6 +2565,127 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                              'removed.',
                                                                               'minimum': 0,
                                                                               'type': 'integer'},
+                                                            'pressure': {'description': 'Volumes '
+                                                                                        'above '
+                                                                                        'purge.pressure.high_percent '
+                                                                                        'used, '
+                                                                                        'relieved '
+                                                                                        'by '
+                                                                                        'removing '
+                                                                                        'younger '
+                                                                                        'rows '
+                                                                                        'oldest '
+                                                                                        'first '
+                                                                                        '(empty '
+                                                                                        'when none '
+                                                                                        'is).',
+                                                                         'items': {'additionalProperties': False,
+                                                                                   'properties': {'freed_bytes': {'description': 'Bytes '
+                                                                                                                                 'the '
+                                                                                                                                 'pressure '
+                                                                                                                                 'rule '
+                                                                                                                                 'freed '
+                                                                                                                                 'there '
+                                                                                                                                 '(a '
+                                                                                                                                 'dry '
+                                                                                                                                 'run: '
+                                                                                                                                 'would '
+                                                                                                                                 'free).',
+                                                                                                                  'minimum': 0,
+                                                                                                                  'type': 'integer'},
+                                                                                                  'high_percent': {'description': 'The '
+                                                                                                                                  'mark '
+                                                                                                                                  'it '
+                                                                                                                                  'was '
+                                                                                                                                  'above.',
+                                                                                                                   'type': 'number'},
+                                                                                                  'kind': {'description': 'The '
+                                                                                                                          'kind '
+                                                                                                                          'whose '
+                                                                                                                          'roots '
+                                                                                                                          'lie '
+                                                                                                                          'on '
+                                                                                                                          'the '
+                                                                                                                          'volume.',
+                                                                                                           'enum': ['scrape',
+                                                                                                                    'training']},
+                                                                                                  'low_percent': {'description': 'The '
+                                                                                                                                 'mark '
+                                                                                                                                 'it '
+                                                                                                                                 'is '
+                                                                                                                                 'to '
+                                                                                                                                 'be '
+                                                                                                                                 'brought '
+                                                                                                                                 'below.',
+                                                                                                                  'type': 'number'},
+                                                                                                  'mount': {'description': 'The '
+                                                                                                                           "volume's "
+                                                                                                                           'mount '
+                                                                                                                           'point.',
+                                                                                                            'type': 'string'},
+                                                                                                  'needed_bytes': {'description': 'Bytes '
+                                                                                                                                  'still '
+                                                                                                                                  'to '
+                                                                                                                                  'free '
+                                                                                                                                  'for '
+                                                                                                                                  'the '
+                                                                                                                                  'low '
+                                                                                                                                  'mark '
+                                                                                                                                  'after '
+                                                                                                                                  'what '
+                                                                                                                                  'retention '
+                                                                                                                                  'frees '
+                                                                                                                                  'there.',
+                                                                                                                   'minimum': 0,
+                                                                                                                   'type': 'integer'},
+                                                                                                  'planned_bytes': {'description': 'Bytes '
+                                                                                                                                   'the '
+                                                                                                                                   'pressure '
+                                                                                                                                   'rule '
+                                                                                                                                   'chose '
+                                                                                                                                   'to '
+                                                                                                                                   'free '
+                                                                                                                                   'there, '
+                                                                                                                                   'as '
+                                                                                                                                   'measured.',
+                                                                                                                    'minimum': 0,
+                                                                                                                    'type': 'integer'},
+                                                                                                  'used_percent': {'description': 'Used '
+                                                                                                                                  'percent '
+                                                                                                                                  'before '
+                                                                                                                                  'the '
+                                                                                                                                  'run '
+                                                                                                                                  '(as '
+                                                                                                                                  'df '
+                                                                                                                                  'counts '
+                                                                                                                                  'it).',
+                                                                                                                   'type': 'number'},
+                                                                                                  'used_percent_after': {'description': 'Used '
+                                                                                                                                        'percent '
+                                                                                                                                        'after '
+                                                                                                                                        'the '
+                                                                                                                                        'run '
+                                                                                                                                        '(a '
+                                                                                                                                        'dry '
+                                                                                                                                        'run: '
+                                                                                                                                        'estimated '
+                                                                                                                                        'from '
+                                                                                                                                        'the '
+                                                                                                                                        'measured '
+                                                                                                                                        'sizes).',
+                                                                                                                         'type': ['number',
+                                                                                                                                  'null']}},
+                                                                                   'required': ['kind',
+                                                                                                'mount',
+                                                                                                'used_percent',
+                                                                                                'high_percent',
+                                                                                                'low_percent',
+                                                                                                'needed_bytes',
+                                                                                                'planned_bytes',
+                                                                                                'freed_bytes',
+                                                                                                'used_percent_after'],
+                                                                                   'type': 'object'},
+                                                                         'type': 'array'},
                                                             'purge_checkpoints': {'description': 'Checkpoints '
                                                                                                  'were '
                                                                                                  'purged '
@@ -2333,7 +2766,8 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                           'bytes_freed',
                                                           'filesystems',
                                                           'textfile_dir',
-                                                          'absent'],
+                                                          'absent',
+                                                          'pressure'],
                                              'type': 'object'}},
                   'title': 'purge job result'},
  'queue_job': {'$defs': {'local_timestamp': {'description': '`datetime.now().isoformat()`: the '

@@ -195,11 +195,25 @@ class ConfigThumbnails(TypedDict, closed=True):
     workers: NotRequired[int]
 
 
+class ConfigCheckpoints(TypedDict, closed=True):
+    enabled: NotRequired[bool]
+    keep_last: NotRequired[int]
+
+
+class ConfigPressure(TypedDict, closed=True):
+    high_percent: NotRequired[float | None]
+    low_percent: NotRequired[float]
+    min_age_hours: NotRequired[float]
+
+
 class ConfigPurge(TypedDict, closed=True):
     orphans: NotRequired[bool]
     purge_checkpoints: NotRequired[bool]
     workers: NotRequired[int]
     clear_missing: NotRequired[bool]
+    referenced_images: NotRequired[Literal['keep', 'delete']]
+    checkpoints: NotRequired[ConfigCheckpoints]
+    pressure: NotRequired[ConfigPressure]
 
 
 class ConfigReconcile(TypedDict, closed=True):
@@ -499,7 +513,7 @@ class LegacyResult(TypedDict):
 # --- purge_result.json
 
 class PurgeResultAction(TypedDict, closed=True):
-    kind: NotRequired[Literal['remove', 'update_row']]
+    kind: NotRequired[Literal['remove', 'update_row', 'delete_rows', 'update_index']]
     detail: NotRequired[PurgeResultDetail]
 
 
@@ -518,8 +532,15 @@ class PurgeResultDetail(TypedDict):
     bytes: NotRequired[int]
     files: NotRequired[int]
     reason: NotRequired[str]
+    rule: NotRequired[Literal['retention', 'pressure']]
     before: NotRequired[dict[str, Any]]
     after: NotRequired[dict[str, Any]]
+    images: NotRequired[int]
+    labels: NotRequired[int]
+    album_images: NotRequired[int]
+    albums: NotRequired[int]
+    albums_emptied: NotRequired[int]
+    removed: NotRequired[list[str]]
 
 
 class PurgeResultFilesystem(TypedDict, closed=True):
@@ -527,6 +548,18 @@ class PurgeResultFilesystem(TypedDict, closed=True):
     bytes_freed: int
     free_bytes_before: int
     free_bytes_after: int
+
+
+class PurgeResultPressureItem(TypedDict, closed=True):
+    kind: Literal['scrape', 'training']
+    mount: str
+    used_percent: float
+    high_percent: float
+    low_percent: float
+    needed_bytes: int
+    planned_bytes: int
+    freed_bytes: int
+    used_percent_after: float | None
 
 
 class PurgeResultSummary(TypedDict, closed=True):
@@ -543,6 +576,7 @@ class PurgeResultSummary(TypedDict, closed=True):
     bytes_freed: int
     filesystems: list[PurgeResultFilesystem]
     textfile_dir: str | None
+    pressure: list[PurgeResultPressureItem]
     absent: dict[str, str]
 
 
@@ -571,6 +605,9 @@ class PurgeResultNotice(TypedDict):
             'scrape_output', 'training_dataset', 'training_log', 'checkpoint', 'orphan'
         ]
     ]
+    images: NotRequired[int]
+    albums: NotRequired[int]
+    labels: NotRequired[int]
 
 
 class PurgeResult(TypedDict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import select
@@ -48,13 +49,17 @@ class ClaimRoots:
         if not os.path.isabs(path) and base is None:
             return None
         absolute = os.path.normpath(os.path.join(base or "/", path))
-        for root in (self.scraped_dir, self.dataset_dir, self.lora_dir):
-            if root is None:
-                continue
-            real, given = os.path.realpath(root), os.path.normpath(root)
-            if real != given and (absolute == real or absolute.startswith(real + "/")):
+        for real, given in self._moved_roots:
+            if absolute == real or absolute.startswith(real + "/"):
                 return given + absolute[len(real) :]
         return absolute
+
+    @cached_property
+    def _moved_roots(self) -> list[tuple[str, str]]:
+        """(real path, path as configured) of each root reached through a symlink; resolved once per run."""
+        roots = [root for root in (self.scraped_dir, self.dataset_dir, self.lora_dir) if root is not None]
+        pairs = [(os.path.realpath(root), os.path.normpath(root)) for root in roots]
+        return [(real, given) for real, given in pairs if real != given]
 
 
 def _scrape_claims(session: Session, roots: ClaimRoots) -> list[tuple[str | None, Claim]]:

@@ -27,13 +27,16 @@ from ..fs.usage import mount_point
 from ..jsonlog import log_event
 from ..result import JobResult
 from .plan import PurgeItem, PurgePath, Refusal, refusal_from
+from .references import ImageRows, References
 
 _MODELS: dict[str, type[ScrapeJob] | type[TrainingRun]] = {"scrape": ScrapeJob, "training": TrainingRun}
 
 
 def report_refusal(result: JobResult, refusal: Refusal) -> None:
     """A refusal is a notice, not an error: the path and the columns it would change stay, the rest goes on."""
-    result.notice(refusal.message, row=refusal.row, what=refusal.what, path=refusal.path, reason=refusal.reason)
+    result.notice(
+        refusal.message, row=refusal.row, what=refusal.what, path=refusal.path, reason=refusal.reason, **refusal.detail
+    )
     log_event("purge_refused", logging.WARNING, row=refusal.row, path=refusal.path, reason=refusal.reason)
 
 
@@ -86,10 +89,35 @@ def _remove_paths(item: PurgeItem) -> list[_Outcome]:
     return outcomes
 
 
+def report_deleted_rows(result: JobResult, folder: str, row: str | None, found: References) -> None:
+    """The images rows (labels, memberships, emptied albums) that went, or would go, with ``folder``."""
+    if not found.images:
+        return
+    result.act("delete_rows", folder, row=row, reason="purge.referenced_images: delete", **found.counts())
+    log_event("purge_delete_rows", row=row, path=folder, **found.counts())
+
+
+def _delete_references(engine: Engine, item: PurgeItem, path: PurgePath, result: JobResult, dry_run: bool,
+                       rows: ImageRows | None) -> None:  # fmt: skip
+    """After the folder went: its images rows, in one transaction (a dry run reports what the plan counted)."""
+    if path.references is None or rows is None or (dry_run and path.covered):
+        return
+    folder = rows.folder(path)
+    found = path.references if dry_run else rows.delete(engine, folder, path.references.images)
+    report_deleted_rows(result, folder, item.row, found)
+
+
 def _record(
-    engine: Engine, item: PurgeItem, outcomes: list[_Outcome], result: JobResult, freed: Counter[Path], dry_run: bool
+    engine: Engine,
+    item: PurgeItem,
+    outcomes: list[_Outcome],
+    result: JobResult,
+    freed: Counter[Path],
+    dry_run: bool,
+    rows: ImageRows | None = None,
 ) -> str:
-    """Report each path, then set the row's columns for the paths that are gone: the item's status."""
+    """Report each path and delete the images rows pointing into it, then set the row's columns for the
+    paths that are gone: the item's status."""
     gone: list[PurgePath] = []
     for outcome in outcomes:
         path = outcome.path
@@ -113,9 +141,12 @@ def _record(
             bytes=usage.allocated_bytes,
             files=usage.entries,
             reason=item.why,
+            rule=item.rule,
         )
         log_event("purge_remove", row=item.row, path=str(path.target.path), bytes=usage.allocated_bytes,
                   dry_run=dry_run)  # fmt: skip
+    for path in gone:
+        _delete_references(engine, item, path, result, dry_run, rows)
     status = "failed" if any(o.error for o in outcomes) else "refused" if any(o.refusal for o in outcomes) else "done"
     before, after = item.row_change(gone)
     if item.row is None or not after:
@@ -123,12 +154,19 @@ def _record(
     if not dry_run and not _update_row(engine, item, before, after):
         result.notice(f"{item.row} changed while it was purged; its row was left as it is now", row=item.row)
         return status
-    result.act("update_row", item.row, before=before, after=after, reason=item.why)
+    result.act("update_row", item.row, before=before, after=after, reason=item.why, rule=item.rule)
     return status
 
 
 def execute_plan(
-    engine: Engine, items: list[PurgeItem], result: JobResult, freed: Counter[Path], *, dry_run: bool, workers: int
+    engine: Engine,
+    items: list[PurgeItem],
+    result: JobResult,
+    freed: Counter[Path],
+    *,
+    dry_run: bool,
+    workers: int,
+    rows: ImageRows | None = None,
 ) -> list[str]:
     """Carry out ``items``: "done", "refused" (a path of it) or "failed" (a path of it) for each, in order.
 
@@ -138,7 +176,7 @@ def execute_plan(
     """
     if dry_run:
         return [
-            _record(engine, item, [_Outcome(path, usage=path.usage) for path in item.paths], result, freed, True)
+            _record(engine, item, [_Outcome(path, usage=path.usage) for path in item.paths], result, freed, True, rows)
             for item in items
         ]
     groups = overlap_groups(items)
@@ -146,7 +184,7 @@ def execute_plan(
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="imgops-purge") as pool:
         done = [pool.submit(_remove_group, [items[n] for n in group]) for group in groups]
         return [
-            _record(engine, item, done[place[n][0]].result()[place[n][1]], result, freed, False)
+            _record(engine, item, done[place[n][0]].result()[place[n][1]], result, freed, False, rows)
             for n, item in enumerate(items)
         ]
 

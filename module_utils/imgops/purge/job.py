@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -12,17 +13,29 @@ from sqlalchemy import Engine
 
 from ..config import Config, PurgeSection
 from ..db import connected_engine, transaction, utcnow
-from ..errors import ConfigError, ImgopsError, LockHeldError, from_os_error, reports_database_errors
+from ..db.server_schema import read_server_schema
+from ..errors import (
+    ConfigError,
+    ImgopsError,
+    InputError,
+    LockHeldError,
+    SafetyError,
+    from_os_error,
+    reports_database_errors,
+)
 from ..fs import job_lock
 from ..fs.usage import measure, mount_point
 from ..metrics import Metric, records_metrics, textfile_dir
 from ..result import JobResult
+from .checkpoints import drop_index_entries, index_path
 from .claims import ClaimRoots, collect_claims, refuse_claimed
-from .execute import execute_plan, report_refusal
+from .execute import execute_plan, report_deleted_rows, report_refusal
 from .guards import refuse_mounted_and_busy
-from .journal import read_journal, write_journal
+from .journal import read_journal, read_journal_images, write_journal
 from .plan import PurgePlan, journal_key, measure_paths, plan_orphans, plan_scrape, plan_training
+from .pressure import VolumePressure, choose_for_pressure, settle, volumes_under_pressure
 from .reasons import reason_counts
+from .references import ImageRows, decide_referenced
 
 PURGE_KINDS = ("all", "scrape", "training")
 
@@ -40,6 +53,7 @@ class _KindOutcome:
     refused: list[str] = field(default_factory=list)  # the reason of each refusal
     failed: int = 0
     missing: int = 0
+    pressure: dict[Path, VolumePressure] = field(default_factory=dict)  # volumes relieved
 
 
 def _roots(config: Config, kind: str) -> list[Path]:
@@ -87,15 +101,22 @@ def _plan(
     now: datetime,
     dry_run: bool,
     finish: set[str],
+    rows: ImageRows,
+    finished: set[str],
+    volumes: dict[Path, VolumePressure],
 ) -> PurgePlan:
+    """Read the rows due (and, for a volume under pressure, the younger candidates), then run every check."""
     plan = PurgePlan(kind=kind, retention_days=days, cutoff=now - timedelta(days=days))
+    if volumes:
+        plan.pressure_cutoff = now - timedelta(hours=options.pressure.min_age_hours)
     with transaction(engine, dry_run=True) as session:  # planning only reads
         if kind == "scrape":
             plan_scrape(session, config.path("scraped_dir"), plan, now)
             orphan_roots = [config.path("scraped_dir")]
         else:
             dataset_dir = config.path("training_dataset_dir")
-            plan_training(session, dataset_dir, config.paths.lora_dir, plan, now, options.purge_checkpoints)
+            keep = options.checkpoints.keep_last if options.checkpoints.enabled else None
+            plan_training(session, dataset_dir, config.paths.lora_dir, plan, now, options.purge_checkpoints, keep)
             orphan_roots = [dataset_dir]
         if options.orphans:
             for root in orphan_roots:
@@ -103,19 +124,76 @@ def _plan(
         roots = _claim_roots(config)
         refuse_claimed(plan, collect_claims(session, roots, plan.expiring), roots)
     refuse_mounted_and_busy(plan)
-    measure_paths(plan, sizes=dry_run, finish=finish, clear_missing=options.clear_missing)
+    measure_paths(plan, sizes=dry_run or bool(volumes), finish=finish, clear_missing=options.clear_missing)
+    with engine.connect() as conn:
+        decide_referenced(plan, conn, rows, options.referenced_images, finished)
+    if plan.pressure_rows:  # chosen from what passed every check; the rows not chosen claim their paths again
+        choose_for_pressure(plan, volumes)
+        with transaction(engine, dry_run=True) as session:
+            refuse_claimed(plan, collect_claims(session, roots, plan.expiring), roots)
     return plan
 
 
+def _finish_image_rows(engine: Engine, config: Config, kind: str, rows: ImageRows, result: JobResult) -> set[str]:
+    """The images rows a run that stopped was to delete after their folder went: deleted now (the folder gone).
+
+    The folders whose rows were finished (in a dry run: would be), so the plan does not count them again.
+    """
+    finished: set[str] = set()
+    for folder, ids in read_journal_images(config.state_dir, kind).items():
+        if os.path.lexists(folder) or not rows.present:  # not removed yet: this run's plan decides it again
+            continue
+        if result.dry_run:
+            with engine.connect() as conn:
+                found = rows.count(conn, rows.still_inside(conn, folder, ids))
+        else:
+            found = rows.delete(engine, folder, ids)
+        report_deleted_rows(result, folder, None, found)
+        finished.add(folder)
+    return finished
+
+
+def _drop_index_entries(lora_dir: Path | None, result: JobResult, actions: list[Any]) -> None:
+    """The LoRA index entries of the output folders this run removed (each row's output_path now '')."""
+    if lora_dir is None:
+        return
+    folders = set()
+    for action in actions:
+        if action.kind == "update_row" and action.detail["after"].get("output_path") == "":
+            output = Path(os.path.normpath(os.path.join(lora_dir, action.detail["before"]["output_path"])))
+            if output.parent in (lora_dir, Path(os.path.realpath(lora_dir))):
+                folders.add(output.name)
+    if not folders:
+        return
+    try:
+        removed = drop_index_entries(lora_dir, folders, dry_run=result.dry_run)
+    except (InputError, SafetyError) as exc:
+        result.error(exc.message, path=str(index_path(lora_dir)))
+        return
+    if removed:
+        result.act("update_index", str(index_path(lora_dir)), removed=removed, reason="their output folders went")
+
+
 def _run_kind(
-    engine: Engine, config: Config, kind: str, days: int, options: PurgeSection, result: JobResult, now: datetime
+    engine: Engine,
+    config: Config,
+    kind: str,
+    days: int,
+    options: PurgeSection,
+    result: JobResult,
+    now: datetime,
+    rows: ImageRows,
 ) -> _KindOutcome:
     outcome = _KindOutcome(kind)
     roots = _roots(config, kind)
     with job_lock(config.state_dir, f"purge-{kind}", config.lock_timeout_seconds):
         outcome.free_before = _free_bytes(roots)
         journaled = read_journal(config.state_dir, kind)
-        plan = _plan(engine, config, kind, days, options, now, result.dry_run, journaled)
+        finished = _finish_image_rows(engine, config, kind, rows, result)
+        outcome.pressure = volumes_under_pressure(roots, options.pressure)
+        plan = _plan(
+            engine, config, kind, days, options, now, result.dry_run, journaled, rows, finished, outcome.pressure
+        )
         first_notice = len(result.notices)
         for refusal in plan.refusals:
             report_refusal(result, refusal)
@@ -123,10 +201,14 @@ def _run_kind(
         first_action = len(result.actions)
         if not result.dry_run:  # before any removal: the paths of rows this host is about to clear
             about = {journal_key(item.row, path.what) for item in plan.items if item.row for path in item.paths}
-            write_journal(config.state_dir, kind, journaled | about)
+            images = {rows.folder(path): list(path.references.images) for item in plan.items
+                      for path in item.paths if path.references}  # fmt: skip
+            write_journal(config.state_dir, kind, journaled | about, images)
         statuses = execute_plan(
-            engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options.workers
+            engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options.workers, rows=rows
         )
+        if kind == "training":
+            _drop_index_entries(config.paths.lora_dir, result, result.actions[first_action:])
         if not result.dry_run:  # every row is updated, or its paths are still here for the next run
             write_journal(config.state_dir, kind, set())
         outcome.refused = [n["reason"] for n in result.notices[first_notice:] if n.get("reason")]
@@ -134,6 +216,7 @@ def _run_kind(
         new = result.actions[first_action:]
         outcome.paths_removed = sum(a.kind == "remove" for a in new)
         outcome.rows_updated = sum(a.kind == "update_row" for a in new)
+        settle(outcome.pressure, new, dry_run=result.dry_run)
         outcome.free_after = _free_bytes(roots)
     return outcome
 
@@ -192,9 +275,11 @@ def run_purge(
     enabled = [k for k in kinds if days[k] > 0 and k not in absent]
     if enabled:
         with connected_engine(config) as engine:
+            schema = read_server_schema(engine)  # images and albums by column name, where they exist
+            rows = ImageRows(schema, _claim_roots(config), config.paths.outputs_dir, config.platform_dir)
             for k in enabled:
                 try:
-                    outcome = _run_kind(engine, config, k, days[k], options, result, now)
+                    outcome = _run_kind(engine, config, k, days[k], options, result, now, rows)
                 except (LockHeldError, ConfigError):
                     raise
                 except (ImgopsError, OSError) as exc:  # one kind's failure (a full disk) must not skip the other
@@ -235,6 +320,7 @@ def _summary(
         "missing": sum(o.missing for o in outcomes),
         "bytes_freed": sum(sum(o.freed.values()) for o in outcomes),
         "filesystems": [{"mount": str(mount), **figures} for mount, figures in filesystems.items()],
+        "pressure": [{"kind": o.kind, **volume.to_dict()} for o in outcomes for volume in o.pressure.values()],
         "textfile_dir": str(textfile_dir) if textfile_dir else None,
     }
 

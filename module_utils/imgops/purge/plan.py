@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,10 @@ from ..errors import SafetyError
 from ..fs import ConfinedPath, TreeUsage, confine, tree_usage
 from ..fs.pathindex import PathIndex
 from ..server_paths import scrape_folder_name, training_dataset_folder_name, training_log_path
+from .checkpoints import stale_step_checkpoints
+
+if TYPE_CHECKING:
+    from .references import References
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class PurgePath:
     columns: dict[str, Any] = field(default_factory=dict)
     usage: TreeUsage | None = None  # filled in by measure_paths()
     covered: bool = False  # another row's planned path holds it (or is it): gone with that one, counted there
+    references: References | None = None  # images rows deleted once it is gone (purge.referenced_images: delete)
 
     @property
     def exists(self) -> bool:
@@ -55,6 +60,7 @@ class Refusal:
     path: str
     reason: str  # one of reasons.REFUSAL_REASONS
     message: str
+    detail: dict[str, Any] = field(default_factory=dict)  # figures behind the reason (the counts of `referenced`)
 
 
 @dataclass
@@ -67,6 +73,8 @@ class PurgeItem:
     why: str
     paths: list[PurgePath]
     row_values: dict[str, Any] = field(default_factory=dict)  # the columns' values as the plan read them
+    aged_at: datetime | None = None  # the row's age (the platform's rule); None for an orphan
+    rule: str = "retention"  # what chose it: retention (past the window) or pressure (relieving a volume)
 
     def row_change(self, gone: list[PurgePath]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The columns (before, after) that change once the ``gone`` paths are gone; empty when none does."""
@@ -84,6 +92,16 @@ class PurgePlan:
     refusals: list[Refusal] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # rows with a path not on this host: its columns left alone
     expiring: set[str] = field(default_factory=set)  # every aged terminal row selected: none claims a path
+    pressure_cutoff: datetime | None = None  # relieving a volume: rows aged before this are candidates too
+    pressure_rows: set[str] = field(default_factory=set)  # the rows read only as such candidates
+
+    @property
+    def selection_cutoff(self) -> datetime:
+        """Rows aged before this are read: past the retention, or (relieving a volume) past the minimum age."""
+        return max(self.cutoff, self.pressure_cutoff) if self.pressure_cutoff else self.cutoff
+
+    def rule_for(self, aged_at: datetime) -> str:
+        return "retention" if aged_at < self.cutoff else "pressure"
 
     def refuse(self, item: PurgeItem, path: PurgePath, exc: SafetyError) -> None:
         """Take ``path`` out of ``item`` and record why (the item's other paths go on)."""
@@ -96,7 +114,8 @@ class PurgePlan:
 
 
 def refusal_from(row: str | None, what: str, named: str, exc: SafetyError) -> Refusal:
-    return Refusal(row, what, named, str(exc.details.get("reason", "invalid")), exc.message)
+    detail = {key: value for key, value in exc.details.items() if key not in ("reason", "path")}
+    return Refusal(row, what, named, str(exc.details.get("reason", "invalid")), exc.message, detail)
 
 
 @dataclass(frozen=True)
@@ -112,8 +131,12 @@ def _aged_at(model: type[ScrapeJob] | type[TrainingRun]) -> Any:
     return func.coalesce(model.completed_at, model.last_error_at, model.created_at)
 
 
-def _age_text(status: str | None, aged_at: datetime, now: datetime, retention_days: int) -> str:
-    return f"{status} {(now - aged_at).days} days ago (retention {retention_days} days)"
+def _age_text(plan: PurgePlan, status: str | None, aged_at: datetime, now: datetime) -> str:
+    age = now - aged_at
+    if plan.rule_for(aged_at) == "pressure":
+        hours = int(age.total_seconds() // 3600)
+        return f"{status} {hours} hours ago (retention {plan.retention_days} days): relieving a filling volume"
+    return f"{status} {age.days} days ago (retention {plan.retention_days} days)"
 
 
 def _confine(candidate: _Candidate) -> PurgePath:
@@ -148,6 +171,8 @@ def _add(plan: PurgePlan, item: PurgeItem, candidates: list[_Candidate]) -> None
     """Confine each candidate on its own; the item is planned with the paths that pass."""
     if item.row is not None:
         plan.expiring.add(item.row)
+        if item.rule == "pressure":
+            plan.pressure_rows.add(item.row)
     paths: list[PurgePath] = []
     for candidate in candidates:
         try:
@@ -229,7 +254,7 @@ def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datet
     aged_at = _aged_at(ScrapeJob).label("aged_at")
     rows = session.execute(
         select(ScrapeJob.id, ScrapeJob.status, ScrapeJob.output_directory, aged_at)
-        .where(ScrapeJob.status.in_(TERMINAL_SCRAPE_STATUSES), aged_at < plan.cutoff)
+        .where(ScrapeJob.status.in_(TERMINAL_SCRAPE_STATUSES), aged_at < plan.selection_cutoff)
         .order_by(ScrapeJob.id)
     ).all()
     for job_id, status, output_directory, when in rows:
@@ -238,9 +263,11 @@ def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datet
             kind="scrape",
             row=f"scrape_jobs/{job_id}",
             row_id=job_id,
-            why=_age_text(status, when, now, plan.retention_days),
+            why=_age_text(plan, status, when, now),
             paths=[],
             row_values={"output_directory": output_directory},
+            aged_at=when,
+            rule=plan.rule_for(when),
         )
         # NULL: the default folder, and nothing to write back
         columns = {} if output_directory is None else {"output_directory": ""}
@@ -254,13 +281,17 @@ def plan_training(
     plan: PurgePlan,
     now: datetime,
     purge_checkpoints: bool,
+    keep_checkpoints: int | None = None,
 ) -> None:
     """Terminal runs past the cutoff lose their dataset folder and log; dataset_path becomes ''.
 
     The dataset lies in ``dataset_dir``; the log (the server's rule) and the
-    weights in ``lora_dir``. The weights (output_path, final_checkpoint) go
-    only with ``purge_checkpoints``; then final_checkpoint becomes NULL.
-    output_path stays: the column is NOT NULL and it still locates the log.
+    weights in ``lora_dir``. The weights go only with ``purge_checkpoints``
+    (the whole output folder and final_checkpoint; each column becomes '' once
+    its path is gone, as the server clears dataset_path) or, with
+    ``keep_checkpoints`` (purge.checkpoints), the run's step checkpoints past
+    the newest ``keep_checkpoints`` (``imgops.purge.checkpoints``), the final
+    weights kept; those change no column.
     """
     aged_at = _aged_at(TrainingRun).label("aged_at")
     rows = session.execute(
@@ -272,7 +303,7 @@ def plan_training(
             TrainingRun.final_checkpoint,
             aged_at,
         )
-        .where(TrainingRun.status.in_(TERMINAL_TRAINING_STATUSES), aged_at < plan.cutoff)
+        .where(TrainingRun.status.in_(TERMINAL_TRAINING_STATUSES), aged_at < plan.selection_cutoff)
         .order_by(TrainingRun.id)
     ).all()
     for run_id, status, dataset_path, output_path, final_checkpoint, when in rows:
@@ -282,18 +313,24 @@ def plan_training(
         candidates.append(_Candidate("training_log", log or f"logs/training_{run_id}.log", lora_dir))
         values: dict[str, Any] = {"dataset_path": dataset_path}
         if purge_checkpoints:
-            weights: dict[str, dict[str, Any]] = {output_path: {}} if output_path else {}
+            weights: dict[str, dict[str, Any]] = {output_path: {"output_path": ""}} if output_path else {}
+            values["output_path"] = output_path
             if final_checkpoint:
-                weights.setdefault(final_checkpoint, {})["final_checkpoint"] = None
+                weights.setdefault(final_checkpoint, {})["final_checkpoint"] = ""
                 values["final_checkpoint"] = final_checkpoint
             candidates += [_Candidate("checkpoint", path, lora_dir, columns) for path, columns in weights.items()]
+        elif keep_checkpoints is not None and output_path and lora_dir is not None:
+            steps = stale_step_checkpoints(output_path, lora_dir, keep_checkpoints, [final_checkpoint or ""])
+            candidates += [_Candidate("checkpoint", path, lora_dir) for path in steps]
         item = PurgeItem(
             kind="training",
             row=f"training_runs/{run_id}",
             row_id=run_id,
-            why=_age_text(status, when, now, plan.retention_days),
+            why=_age_text(plan, status, when, now),
             paths=[],
             row_values=values,
+            aged_at=when,
+            rule=plan.rule_for(when),
         )
         _add(plan, item, candidates)
 

@@ -12,7 +12,7 @@ REFUSAL_REASONS: dict[str, str] = {
     "mount_point": "the folder is, or holds, a mount point (another filesystem or a bind mount)",
     "claimed": "another row that is not expiring names the same path, one inside it or one containing it",
     "busy": "a live process has an open file or its working directory in the folder",
-    "referenced": "images rows point at files in the folder (reserved: not decided by this version yet)",
+    "referenced": "images rows point at files in the folder (purge.referenced_images: keep, the default)",
 }
 
 
