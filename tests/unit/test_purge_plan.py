@@ -128,15 +128,15 @@ def test_training_runs_lose_dataset_and_log_and_their_weights_only_when_asked(se
     plan = new_plan("training", now)
     plan_training(session, datasets, lora, plan, now, purge_checkpoints=True)
     [item] = plan.items
-    # final_checkpoint lies in output_path: it goes with that folder, listed once; output_path (NOT NULL) stays.
+    # final_checkpoint lies in output_path: it goes with that folder, listed once; both columns become ''.
     assert [(p.what, p.named) for p in item.paths][1:] == [
         ("training_log", str(lora / "logs" / "training_1.log")),
         ("checkpoint", str(trained)),
     ]
-    assert item.row_change(item.paths) == (
-        {"dataset_path": str(dataset), "final_checkpoint": str(trained / "run_1.safetensors")},
-        {"dataset_path": "", "final_checkpoint": None},
-    )
+    before = {"dataset_path": str(dataset), "output_path": str(trained)}
+    before["final_checkpoint"] = str(trained / "run_1.safetensors")
+    after = {"dataset_path": "", "output_path": "", "final_checkpoint": ""}
+    assert item.row_change(item.paths) == (before, after)
 
     plan = new_plan("training", now)  # no LoRA root here: the log and weights are refused, the dataset still goes
     plan_training(session, datasets, None, plan, now, purge_checkpoints=True)
