@@ -90,13 +90,7 @@ def undescribed_properties(node: object, path: str = "", in_condition: bool = Fa
 
 # The configuration and the envelope are being described by the config and --json envelope work; strict, so
 # this mark must go (and the test then guards them too) as soon as they are.
-DESCRIPTIONS_PENDING = {"config"}
-
-
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="descriptions pending (issue 17 point 5)"))
-    if p.stem in DESCRIPTIONS_PENDING else p for p in FILES
-], ids=lambda p: p.stem)  # fmt: skip
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_every_property_is_described(path: Path) -> None:
     assert undescribed_properties(json.loads(path.read_text(encoding="utf-8"))) == []
 

@@ -1057,7 +1057,14 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                            "hosts). Relative paths resolve against the file's folder; a job only "
                            'requires the keys it uses.',
             'properties': {'bugs': {'additionalProperties': False,
-                                    'properties': {'archive_dir': {'$ref': '#/$defs/path'},
+                                    'description': 'The bug reports job.',
+                                    'properties': {'archive_dir': {'$ref': '#/$defs/path',
+                                                                   'description': 'Where expired '
+                                                                                  'reports are '
+                                                                                  'archived (tar, '
+                                                                                  '0600) before '
+                                                                                  'they go; unset: '
+                                                                                  'no archive.'},
                                                    'expire_statuses': {'default': ['resolved'],
                                                                        'description': 'Statuses '
                                                                                       'whose '
@@ -1101,7 +1108,12 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                    'default to warn_percent and crit_percent (a '
                                                    'check in the code, as is warn <= crit).',
                                     'properties': {'crit_percent': {'$ref': '#/$defs/percent',
-                                                                    'default': 95},
+                                                                    'default': 95,
+                                                                    'description': 'Used space, in '
+                                                                                   'percent, from '
+                                                                                   'which a '
+                                                                                   'filesystem is '
+                                                                                   'critical.'},
                                                    'forecast_window_days': {'default': 7,
                                                                             'description': 'How '
                                                                                            'far '
@@ -1123,8 +1135,30 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                             'exclusiveMinimum': 0,
                                                                             'maximum': 366,
                                                                             'type': 'number'},
-                                                   'inode_crit_percent': {'$ref': '#/$defs/percent'},
-                                                   'inode_warn_percent': {'$ref': '#/$defs/percent'},
+                                                   'inode_crit_percent': {'$ref': '#/$defs/percent',
+                                                                          'description': 'Used '
+                                                                                         'inodes, '
+                                                                                         'in '
+                                                                                         'percent, '
+                                                                                         'from '
+                                                                                         'which a '
+                                                                                         'filesystem '
+                                                                                         'is '
+                                                                                         'critical '
+                                                                                         '(default: '
+                                                                                         'crit_percent).'},
+                                                   'inode_warn_percent': {'$ref': '#/$defs/percent',
+                                                                          'description': 'Used '
+                                                                                         'inodes, '
+                                                                                         'in '
+                                                                                         'percent, '
+                                                                                         'from '
+                                                                                         'which a '
+                                                                                         'filesystem '
+                                                                                         'is a '
+                                                                                         'warning '
+                                                                                         '(default: '
+                                                                                         'warn_percent).'},
                                                    'min_free_bytes': {'description': 'Critical '
                                                                                      'below this '
                                                                                      'many free '
@@ -1143,25 +1177,102 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                               'thresholds come '
                                                                               'from the section.',
                                                                'items': {'additionalProperties': False,
-                                                                         'properties': {'crit_percent': {'$ref': '#/$defs/percent'},
-                                                                                        'inode_crit_percent': {'$ref': '#/$defs/percent'},
-                                                                                        'inode_warn_percent': {'$ref': '#/$defs/percent'},
-                                                                                        'label': {'minLength': 1,
+                                                                         'properties': {'crit_percent': {'$ref': '#/$defs/percent',
+                                                                                                         'description': 'This '
+                                                                                                                        "target's "
+                                                                                                                        'critical '
+                                                                                                                        'threshold '
+                                                                                                                        'for '
+                                                                                                                        'used '
+                                                                                                                        'space, '
+                                                                                                                        'in '
+                                                                                                                        'percent.'},
+                                                                                        'inode_crit_percent': {'$ref': '#/$defs/percent',
+                                                                                                               'description': 'This '
+                                                                                                                              "target's "
+                                                                                                                              'critical '
+                                                                                                                              'threshold '
+                                                                                                                              'for '
+                                                                                                                              'used '
+                                                                                                                              'inodes, '
+                                                                                                                              'in '
+                                                                                                                              'percent.'},
+                                                                                        'inode_warn_percent': {'$ref': '#/$defs/percent',
+                                                                                                               'description': 'This '
+                                                                                                                              "target's "
+                                                                                                                              'warning '
+                                                                                                                              'threshold '
+                                                                                                                              'for '
+                                                                                                                              'used '
+                                                                                                                              'inodes, '
+                                                                                                                              'in '
+                                                                                                                              'percent.'},
+                                                                                        'label': {'description': 'A '
+                                                                                                                 'name '
+                                                                                                                 'for '
+                                                                                                                 'the '
+                                                                                                                 'target '
+                                                                                                                 'in '
+                                                                                                                 'output '
+                                                                                                                 'and '
+                                                                                                                 'logs.',
+                                                                                                  'minLength': 1,
                                                                                                   'type': 'string'},
-                                                                                        'min_free_bytes': {'maximum': 1152921504606846976,
+                                                                                        'min_free_bytes': {'description': 'Critical '
+                                                                                                                          'when '
+                                                                                                                          'fewer '
+                                                                                                                          'bytes '
+                                                                                                                          'than '
+                                                                                                                          'this '
+                                                                                                                          'are '
+                                                                                                                          'free, '
+                                                                                                                          'whatever '
+                                                                                                                          'the '
+                                                                                                                          'percentage.',
+                                                                                                           'maximum': 1152921504606846976,
                                                                                                            'minimum': 0,
                                                                                                            'type': 'integer'},
-                                                                                        'path': {'$ref': '#/$defs/path'},
-                                                                                        'warn_percent': {'$ref': '#/$defs/percent'}},
+                                                                                        'path': {'$ref': '#/$defs/path',
+                                                                                                 'description': 'A '
+                                                                                                                'path '
+                                                                                                                'on '
+                                                                                                                'the '
+                                                                                                                'filesystem '
+                                                                                                                'to '
+                                                                                                                'check.'},
+                                                                                        'warn_percent': {'$ref': '#/$defs/percent',
+                                                                                                         'description': 'This '
+                                                                                                                        "target's "
+                                                                                                                        'warning '
+                                                                                                                        'threshold '
+                                                                                                                        'for '
+                                                                                                                        'used '
+                                                                                                                        'space, '
+                                                                                                                        'in '
+                                                                                                                        'percent.'}},
                                                                          'required': ['path'],
                                                                          'type': 'object'},
                                                                'type': 'array'},
-                                                   'textfile_dir': {'$ref': '#/$defs/path'},
+                                                   'textfile_dir': {'$ref': '#/$defs/path',
+                                                                    'description': 'Older name of '
+                                                                                   'metrics.textfile_dir, '
+                                                                                   'still read.'},
                                                    'warn_percent': {'$ref': '#/$defs/percent',
-                                                                    'default': 85}},
+                                                                    'default': 85,
+                                                                    'description': 'Used space, in '
+                                                                                   'percent, from '
+                                                                                   'which a '
+                                                                                   'filesystem is '
+                                                                                   'a warning.'}},
                                     'type': 'object'},
                            'legacy': {'additionalProperties': False,
+                                      'description': 'The legacy import.',
                                       'properties': {'created_by': {'default': 'imgops',
+                                                                    'description': 'created_by of '
+                                                                                   'albums and '
+                                                                                   'album links '
+                                                                                   'imgops '
+                                                                                   'creates.',
                                                                     'minLength': 1,
                                                                     'type': 'string'},
                                                      'host': {'description': "Names this host's "
@@ -1172,6 +1283,14 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                               'minLength': 1,
                                                               'type': 'string'},
                                                      'stage_mode': {'default': 'hardlink',
+                                                                    'description': 'How files are '
+                                                                                   'staged into '
+                                                                                   'legacy_root: '
+                                                                                   'hardlink '
+                                                                                   '(falls back to '
+                                                                                   'copy across '
+                                                                                   'filesystems) '
+                                                                                   'or copy.',
                                                                     'enum': ['hardlink',
                                                                              'copy',
                                                                              'symlink']}},
@@ -1184,6 +1303,8 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                     'minimum': 0,
                                                     'type': 'number'},
                            'log_level': {'default': 'info',
+                                         'description': 'Lowest severity of the JSON log lines '
+                                                        'written to stderr.',
                                          'enum': ['debug', 'info', 'warning', 'error']},
                            'metrics': {'additionalProperties': False,
                                        'description': 'Prometheus metrics every job writes after a '
@@ -1211,10 +1332,38 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                     'folder, legacy_root against the '
                                                     "platform_config folder (or this file's), "
                                                     'thumbnails_dir against outputs_dir.',
-                                     'properties': {'bug_reports_dir': {'$ref': '#/$defs/path'},
-                                                    'checkpoint_dir': {'$ref': '#/$defs/path'},
+                                     'properties': {'bug_reports_dir': {'$ref': '#/$defs/path',
+                                                                        'description': 'The bug '
+                                                                                       'reports '
+                                                                                       'folder '
+                                                                                       '(`bug_reports.storage_path`): '
+                                                                                       'report '
+                                                                                       'files, or '
+                                                                                       'screenshots '
+                                                                                       'beside '
+                                                                                       'database '
+                                                                                       'rows.'},
+                                                    'checkpoint_dir': {'$ref': '#/$defs/path',
+                                                                       'description': 'The '
+                                                                                      "server's "
+                                                                                      '`training.checkpoint_dir` '
+                                                                                      '(only its '
+                                                                                      'disk '
+                                                                                      'statistics '
+                                                                                      'read it; '
+                                                                                      'training '
+                                                                                      'writes '
+                                                                                      'under '
+                                                                                      'lora_dir).'},
                                                     'legacy_root': {'$ref': '#/$defs/path',
-                                                                    'default': 'data/legacy'},
+                                                                    'default': 'data/legacy',
+                                                                    'description': 'Where the '
+                                                                                   'legacy import '
+                                                                                   'stages files '
+                                                                                   'and writes '
+                                                                                   'manifests (the '
+                                                                                   "server's "
+                                                                                   'data/legacy).'},
                                                     'lora_dir': {'$ref': '#/$defs/path',
                                                                  'description': "The server's LoRA "
                                                                                 'root (training '
@@ -1224,21 +1373,75 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                 '<model.cache_dir>/lora '
                                                                                 'of '
                                                                                 'platform_config.'},
-                                                    'outputs_dir': {'$ref': '#/$defs/path'},
-                                                    'reference_packs_dir': {'$ref': '#/$defs/path'},
-                                                    'scraped_dir': {'$ref': '#/$defs/path'},
-                                                    'sets_dir': {'$ref': '#/$defs/path'},
+                                                    'outputs_dir': {'$ref': '#/$defs/path',
+                                                                    'description': "The server's "
+                                                                                   'outputs folder '
+                                                                                   '(`outputs.base_dir`): '
+                                                                                   'generated '
+                                                                                   'images, '
+                                                                                   'uploads, '
+                                                                                   'thumbnails.'},
+                                                    'reference_packs_dir': {'$ref': '#/$defs/path',
+                                                                            'description': 'Folder '
+                                                                                           'of '
+                                                                                           'reference '
+                                                                                           'image '
+                                                                                           'packs '
+                                                                                           'the '
+                                                                                           'legacy '
+                                                                                           'import '
+                                                                                           'also '
+                                                                                           'collects.'},
+                                                    'scraped_dir': {'$ref': '#/$defs/path',
+                                                                    'description': 'Root of scrape '
+                                                                                   'outputs '
+                                                                                   '(`outputs.scraped_dir`); '
+                                                                                   'the purge '
+                                                                                   'removes only '
+                                                                                   'inside it.'},
+                                                    'sets_dir': {'$ref': '#/$defs/path',
+                                                                 'description': "The server's sets "
+                                                                                'folder '
+                                                                                '(`sets.directory`): '
+                                                                                'config.yaml and '
+                                                                                'the CSVs the sets '
+                                                                                'job reads.'},
                                                     'state_dir': {'$ref': '#/$defs/path',
-                                                                  'default': 'state'},
+                                                                  'default': 'state',
+                                                                  'description': "imgops' own "
+                                                                                 'state: locks, '
+                                                                                 'journals, '
+                                                                                 'records of the '
+                                                                                 'last runs, the '
+                                                                                 'disk history.'},
                                                     'thumbnails_dir': {'$ref': '#/$defs/path',
-                                                                       'default': 'thumbnails'},
-                                                    'training_dataset_dir': {'$ref': '#/$defs/path'}},
+                                                                       'default': 'thumbnails',
+                                                                       'description': 'Where the '
+                                                                                      'server '
+                                                                                      'serves '
+                                                                                      'thumbnails '
+                                                                                      'from: '
+                                                                                      '`<outputs_dir>/thumbnails`.'},
+                                                    'training_dataset_dir': {'$ref': '#/$defs/path',
+                                                                             'description': 'Root '
+                                                                                            'of '
+                                                                                            'training '
+                                                                                            'datasets '
+                                                                                            '(`dataset.data_dir`); '
+                                                                                            'the '
+                                                                                            'purge '
+                                                                                            'removes '
+                                                                                            'only '
+                                                                                            'inside '
+                                                                                            'it.'}},
                                      'type': 'object'},
                            'platform_config': {'description': "The server's config.yaml; paths "
                                                               'below default from it.',
                                                'minLength': 1,
                                                'type': 'string'},
                            'purge': {'additionalProperties': False,
+                                     'description': 'The purge of stale scrape outputs and '
+                                                    'training artifacts.',
                                      'properties': {'checkpoints': {'additionalProperties': False,
                                                                     'description': 'Step-checkpoint '
                                                                                    'retention for '
@@ -1478,6 +1681,8 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                 'type': 'integer'}},
                                      'type': 'object'},
                            'reconcile': {'additionalProperties': False,
+                                         'description': 'The reconcile job: rows and files out of '
+                                                        'step.',
                                          'properties': {'delete_missing_images': {'default': False,
                                                                                   'description': 'With '
                                                                                                  '--fix, '
@@ -1515,13 +1720,47 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                         'bug_reports.retention_days (from '
                                                         'platform_config) wins over its default.',
                                          'properties': {'bug_reports_days': {'$ref': '#/$defs/days',
-                                                                             'default': 30},
+                                                                             'default': 30,
+                                                                             'description': 'Age '
+                                                                                            'after '
+                                                                                            'which '
+                                                                                            'bug '
+                                                                                            'reports '
+                                                                                            'in '
+                                                                                            '`bugs.expire_statuses` '
+                                                                                            'expire; '
+                                                                                            '0 '
+                                                                                            'disables.'},
                                                         'scrape_days': {'$ref': '#/$defs/days',
-                                                                        'default': 30},
+                                                                        'default': 30,
+                                                                        'description': 'Age after '
+                                                                                       'which a '
+                                                                                       'terminal '
+                                                                                       'scrape '
+                                                                                       "job's "
+                                                                                       'output '
+                                                                                       'folder is '
+                                                                                       'purged; 0 '
+                                                                                       'disables.'},
                                                         'training_days': {'$ref': '#/$defs/days',
-                                                                          'default': 30}},
+                                                                          'default': 30,
+                                                                          'description': 'Age '
+                                                                                         'after '
+                                                                                         'which a '
+                                                                                         'terminal '
+                                                                                         'training '
+                                                                                         "run's "
+                                                                                         'dataset '
+                                                                                         'and log '
+                                                                                         'are '
+                                                                                         'purged; '
+                                                                                         '0 '
+                                                                                         'disables.'}},
                                          'type': 'object'},
                            'sets': {'additionalProperties': False,
+                                    'description': 'The sets job: set templates from the sets '
+                                                   'folder into set-template albums or batch '
+                                                   'templates.',
                                     'properties': {'allow_csv_outside': {'default': False,
                                                                          'description': 'Let a '
                                                                                         "set's "
@@ -1543,12 +1782,32 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                                         'read.',
                                                                          'type': 'boolean'},
                                                    'created_by': {'default': 'imgops',
+                                                                  'description': 'created_by of '
+                                                                                 'templates imgops '
+                                                                                 'creates when the '
+                                                                                 'set names none.',
                                                                   'minLength': 1,
                                                                   'type': 'string'},
-                                                   'prune': {'default': False, 'type': 'boolean'}},
+                                                   'prune': {'default': False,
+                                                             'description': 'Remove templates '
+                                                                            'imgops made whose set '
+                                                                            'is gone from '
+                                                                            'config.yaml.',
+                                                             'type': 'boolean'}},
                                     'type': 'object'},
                            'thumbnails': {'additionalProperties': False,
+                                          'description': "The thumbnails job (the server's own "
+                                                         'WEBP thumbnails, 300x300).',
                                           'properties': {'max_attempts': {'default': 3,
+                                                                          'description': 'How '
+                                                                                         'often a '
+                                                                                         'failing '
+                                                                                         'thumbnail '
+                                                                                         'is tried '
+                                                                                         'before '
+                                                                                         'it is '
+                                                                                         'left as '
+                                                                                         'failed.',
                                                                           'maximum': 100,
                                                                           'minimum': 1,
                                                                           'type': 'integer'},
@@ -1568,6 +1827,9 @@ SCHEMAS = {'album_detail': {'$defs': {'image': {'additionalProperties': False,
                                                                   'minimum': 16,
                                                                   'type': 'integer'},
                                                          'workers': {'default': 2,
+                                                                     'description': 'Thumbnails '
+                                                                                    'rendered in '
+                                                                                    'parallel.',
                                                                      'maximum': 64,
                                                                      'minimum': 1,
                                                                      'type': 'integer'}},
