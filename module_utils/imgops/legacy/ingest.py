@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -59,6 +60,12 @@ class IngestContext:
     created_by: str
     max_attempts: int
     imgops_tables: bool
+    workers: int = 1  # threads hashing and staging a batch
+
+    @cached_property
+    def base_prefixes(self) -> tuple[str, ...]:
+        """``path_bases`` as normalised text ending in a separator, for ``path_forms``."""
+        return tuple(os.path.join(os.path.normpath(shown(base)), "") for base in self.path_bases)
 
 
 def upsert(session: Session, table: Table):
@@ -111,15 +118,10 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
     return outcome
 
 
-def path_forms(path: str, bases: tuple[Path, ...]) -> list[str]:
+def path_forms(path: str, prefixes: tuple[str, ...]) -> list[str]:
     """The ways a row can name the file at absolute ``path``: as is, and relative to each base it lies under."""
     path = os.path.normpath(path)
-    forms = [path]
-    for base in bases:
-        base_text = os.path.normpath(shown(base))
-        if path.startswith(base_text + os.sep):
-            forms.append(path[len(base_text) + 1 :])
-    return forms
+    return [path, *(path[len(prefix) :] for prefix in prefixes if path.startswith(prefix))]
 
 
 def _known_paths(asset: Asset, ctx: IngestContext) -> list[str]:
@@ -127,10 +129,10 @@ def _known_paths(asset: Asset, ctx: IngestContext) -> list[str]:
     root = shown(ctx.legacy_root)
     paths = [asset.source_text, os.path.join(root, shown(asset.staged_path))]
     if asset.server_destination is not None:
-        paths.append(os.path.join(root, shown(asset.server_destination)))
-        paths.extend(os.path.join(shown(base), shown(SERVER_STAGING_ROOT / asset.server_destination))
-                     for base in ctx.path_bases)  # fmt: skip
-    return list(dict.fromkeys(form for path in paths for form in path_forms(path, ctx.path_bases)))
+        destination = shown(asset.server_destination)
+        paths.append(os.path.join(root, destination))
+        paths.extend(os.path.join(shown(base), shown(SERVER_STAGING_ROOT), destination) for base in ctx.path_bases)
+    return list(dict.fromkeys(form for path in paths for form in path_forms(path, ctx.base_prefixes)))
 
 
 def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now: datetime) -> ImageIndex:
