@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Insert, Table, UniqueConstraint, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,14 @@ def upsert(session: Session, table: Table):
     """An INSERT that can take ON CONFLICT clauses on either backend."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def _insert_unless_present(session: Session, table: Table, key: tuple[str, ...]) -> Insert:
+    """An INSERT that skips rows whose ``key`` exists, where the table has that key as a unique constraint."""
+    keys = {tuple(column.name for column in c.columns) for c in table.constraints if isinstance(c, UniqueConstraint)}
+    if key in keys:
+        return upsert(session, table).on_conflict_do_nothing(index_elements=list(key))
+    return table.insert()
 
 
 def lock_for_ingest(session: Session) -> None:
@@ -256,7 +264,7 @@ def _link(
         )  # fmt: skip
         outcome.links[asset.album] += 1
     if rows:
-        session.execute(album_images.insert(), rows)
+        session.execute(_insert_unless_present(session, album_images, ("album_id", "image_id")), rows)
 
 
 def _label(session: Session, batch: list[Asset], images: ImageIndex, ctx: IngestContext, now: datetime) -> int:
