@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -127,7 +127,7 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
                     for orphan in listing.orphans:
                         run.counts["orphans"] += 1
                         run.notice(f"orphan sidecar {shown(orphan)}: no image beside it", path=shown(orphan))
-                    names = unique_names(listing.files)
+                    names = cache(partial(unique_names, listing.files))  # only when a file needs staging
                     for start in range(0, len(listing.files), BATCH_SIZE):
                         batch = listing.files[start : start + BATCH_SIZE]
                         _import_batch(batch, names, run, ctx, mode, session_for, dry_run, pool)
@@ -171,7 +171,7 @@ def _sessions(engine: Engine, dry_run: bool) -> Iterator[Callable[[], AbstractCo
 
 def _import_batch(
     batch: list[SourceFile],
-    names: dict[str, str],
+    names: Callable[[], dict[str, str]],
     run: _Run,
     ctx: IngestContext,
     mode: str,
@@ -192,7 +192,7 @@ def _import_batch(
         if quick_match and os.path.lexists(os.path.join(legacy_root, record[4])):
             run.counts["unchanged"] += 1
             continue
-        asset = describe(source, names[source.name], run.staged_by_server)
+        asset = describe(source, names()[source.name], run.staged_by_server)
         for problem in asset.problems:
             run.counts["sidecar_problems"] += 1
             run.notice(f"sidecar {shown(source.sidecar or source.path)}: {problem}", path=source.text)
