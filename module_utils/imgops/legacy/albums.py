@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Table, insert, or_, select, update
@@ -25,7 +26,7 @@ from ..db.server_schema import ServerSchema
 from ..errors import InputError
 from ..fs.read import read_regular
 from ..parsing import load_json
-from .collect import PACK_MANIFEST, SourceFile, shown
+from .collect import PACK_MANIFEST, SourceFile, group_folder, shown
 from .stage import server_month, slug
 
 _WORDS = re.compile(r"[_-]+")
@@ -54,23 +55,30 @@ def humanise(text: str) -> str:
 
 def album_spec(source: SourceFile) -> AlbumSpec:
     """The album a source file belongs to, as the server's importer names it (packs: imgops' own)."""
-    origin = shown(source.folder if source.category == "singles" else source.group_folder)
-    if source.category == "singles":
-        month = server_month(source.name.rsplit(".", 1)[0])
+    month = server_month(source.name.rsplit(".", 1)[0]) if source.category == "singles" else None
+    return _album_spec(source.category, source.group, source.folder, source.subfolder, month)
+
+
+@lru_cache(maxsize=256)
+def _album_spec(category: str, group: str, folder: str, subfolder: str, month: str | None) -> AlbumSpec:
+    """One spec per album and source folder: built once, not per file."""
+    origin = shown(folder if category == "singles" else group_folder(folder, subfolder))
+    if category == "singles":
         if month is None:
             return AlbumSpec("Legacy Singles", "singles", "legacy-singles-unknown", origin, True, False)
         return AlbumSpec(f"Legacy Singles {month}", "singles", f"legacy-singles-{month}", origin, True, False)
-    if source.category == "decks":
-        return AlbumSpec(humanise(source.group), "deck", source.group, origin, True, False)
-    if source.category == "zodiac":
-        rest = source.group.split("_", 1)[1] if "_" in source.group else source.group
-        return AlbumSpec(f"Zodiac {humanise(rest)}".strip(), "zodiac", source.group, origin, True, False)
-    if source.category == "lora":
-        lora_tests = shown(source.group_folder.parent)
+    if category == "decks":
+        return AlbumSpec(humanise(group), "deck", group, origin, True, False)
+    if category == "zodiac":
+        rest = group.split("_", 1)[1] if "_" in group else group
+        return AlbumSpec(f"Zodiac {humanise(rest)}".strip(), "zodiac", group, origin, True, False)
+    if category == "lora":
+        lora_tests = shown(group_folder(folder, subfolder).parent)
         return AlbumSpec("LoRA Experiments", "lora-experiment", "lora-tests", lora_tests, True, True)
-    pack = slug(source.group)
+    pack = slug(group)
+    pack_folder = group_folder(folder, subfolder)
     return AlbumSpec(
-        f"Reference Packs/{pack}", "collection", f"reference-packs-{pack}", origin, False, True, source.group_folder
+        f"Reference Packs/{pack}", "collection", f"reference-packs-{pack}", origin, False, True, pack_folder
     )
 
 

@@ -64,9 +64,13 @@ class SourceFile:
     @property
     def group_folder(self) -> Path:
         """The deck, zodiac, experiment or pack folder (the source folder itself for singles)."""
-        depth = len(self.subfolder.split("/")) if self.subfolder else 0
-        folder = Path(self.folder)
-        return folder.parents[depth - 1] if depth else folder
+        return group_folder(self.folder, self.subfolder)
+
+
+def group_folder(folder: str, subfolder: str) -> Path:
+    """The group's own folder, ``subfolder`` levels above ``folder``."""
+    depth = len(subfolder.split("/")) if subfolder else 0
+    return Path(folder).parents[depth - 1] if depth else Path(folder)
 
 
 @dataclass

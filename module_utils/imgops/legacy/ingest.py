@@ -15,10 +15,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Insert, Table, UniqueConstraint, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -59,12 +60,26 @@ class IngestContext:
     created_by: str
     max_attempts: int
     imgops_tables: bool
+    workers: int = 1  # threads hashing and staging a batch
+
+    @cached_property
+    def base_prefixes(self) -> tuple[str, ...]:
+        """``path_bases`` as normalised text ending in a separator, for ``path_forms``."""
+        return tuple(os.path.join(os.path.normpath(shown(base)), "") for base in self.path_bases)
 
 
 def upsert(session: Session, table: Table):
     """An INSERT that can take ON CONFLICT clauses on either backend."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def _insert_unless_present(session: Session, table: Table, key: tuple[str, ...]) -> Insert:
+    """An INSERT that skips rows whose ``key`` exists, where the table has that key as a unique constraint."""
+    keys = {tuple(column.name for column in c.columns) for c in table.constraints if isinstance(c, UniqueConstraint)}
+    if key in keys:
+        return upsert(session, table).on_conflict_do_nothing(index_elements=list(key))
+    return table.insert()
 
 
 def lock_for_ingest(session: Session) -> None:
@@ -111,15 +126,10 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
     return outcome
 
 
-def path_forms(path: str, bases: tuple[Path, ...]) -> list[str]:
+def path_forms(path: str, prefixes: tuple[str, ...]) -> list[str]:
     """The ways a row can name the file at absolute ``path``: as is, and relative to each base it lies under."""
     path = os.path.normpath(path)
-    forms = [path]
-    for base in bases:
-        base_text = os.path.normpath(shown(base))
-        if path.startswith(base_text + os.sep):
-            forms.append(path[len(base_text) + 1 :])
-    return forms
+    return [path, *(path[len(prefix) :] for prefix in prefixes if path.startswith(prefix))]
 
 
 def _known_paths(asset: Asset, ctx: IngestContext) -> list[str]:
@@ -127,10 +137,10 @@ def _known_paths(asset: Asset, ctx: IngestContext) -> list[str]:
     root = shown(ctx.legacy_root)
     paths = [asset.source_text, os.path.join(root, shown(asset.staged_path))]
     if asset.server_destination is not None:
-        paths.append(os.path.join(root, shown(asset.server_destination)))
-        paths.extend(os.path.join(shown(base), shown(SERVER_STAGING_ROOT / asset.server_destination))
-                     for base in ctx.path_bases)  # fmt: skip
-    return list(dict.fromkeys(form for path in paths for form in path_forms(path, ctx.path_bases)))
+        destination = shown(asset.server_destination)
+        paths.append(os.path.join(root, destination))
+        paths.extend(os.path.join(shown(base), shown(SERVER_STAGING_ROOT), destination) for base in ctx.path_bases)
+    return list(dict.fromkeys(form for path in paths for form in path_forms(path, ctx.base_prefixes)))
 
 
 def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now: datetime) -> ImageIndex:
@@ -254,7 +264,7 @@ def _link(
         )  # fmt: skip
         outcome.links[asset.album] += 1
     if rows:
-        session.execute(album_images.insert(), rows)
+        session.execute(_insert_unless_present(session, album_images, ("album_id", "image_id")), rows)
 
 
 def _label(session: Session, batch: list[Asset], images: ImageIndex, ctx: IngestContext, now: datetime) -> int:

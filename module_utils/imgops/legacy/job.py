@@ -13,8 +13,10 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -39,9 +41,17 @@ from .ingest import IngestContext, ingest_batch, known_assets, lock_for_ingest
 from .manifest import MANIFEST_NAME, pending_folders, write_manifest
 from .plan import Asset, describe
 from .server_tree import server_destinations
-from .stage import sha256_file, stage_file, unique_names
+from .stage import StageOutcome, sha256_file, stage_file, unique_names
 
 BATCH_SIZE = 500
+HASHING_WORKERS_PER_CORE = 2  # a thread waiting on the disk leaves its core to another
+
+
+def hashing_workers() -> int:
+    """Threads that hash and stage; they take a batch at a time, so memory stays bounded by the batch."""
+    return HASHING_WORKERS_PER_CORE * len(os.sched_getaffinity(0))
+
+
 MAX_NOTICES = 100
 
 
@@ -104,22 +114,23 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
                 created_by=config.legacy.created_by,
                 max_attempts=config.thumbnails.max_attempts,
                 imgops_tables=tables_ready,
+                workers=hashing_workers(),
             )
             run = _Run(JobResult(job="legacy", dry_run=dry_run))
             run.staged_by_server, problem = server_destinations(legacy_root)
             if problem:
                 run.notice(problem)
-            with _sessions(engine, dry_run) as session_for:
+            with _sessions(engine, dry_run) as session_for, ThreadPoolExecutor(ctx.workers) as pool:
                 for listing in collect(outputs_dir, packs_dir):
                     for path, reason in listing.skipped:
                         run.skip(path, reason)
                     for orphan in listing.orphans:
                         run.counts["orphans"] += 1
                         run.notice(f"orphan sidecar {shown(orphan)}: no image beside it", path=shown(orphan))
-                    names = unique_names(listing.files)
+                    names = cache(partial(unique_names, listing.files))  # only when a file needs staging
                     for start in range(0, len(listing.files), BATCH_SIZE):
                         batch = listing.files[start : start + BATCH_SIZE]
-                        _import_batch(batch, names, run, ctx, mode, session_for, dry_run)
+                        _import_batch(batch, names, run, ctx, mode, session_for, dry_run, pool)
             _manifests(engine, run, ctx, dry_run)
     _finish(run, host, legacy_root, mode)
     imported = Metric("imgops_legacy_images_imported", "Images the last run added to the platform.")
@@ -160,18 +171,20 @@ def _sessions(engine: Engine, dry_run: bool) -> Iterator[Callable[[], AbstractCo
 
 def _import_batch(
     batch: list[SourceFile],
-    names: dict[str, str],
+    names: Callable[[], dict[str, str]],
     run: _Run,
     ctx: IngestContext,
     mode: str,
     session_for: Callable[[], AbstractContextManager[Session]],
     dry_run: bool,
+    pool: Executor,
 ) -> None:
+    """Hash and stage a batch on the pool's threads (results in file order), then ingest it in one transaction."""
     run.counts["discovered"] += len(batch)
     with session_for() as session:
         texts = [s.text for s in batch]
         known = known_assets(session, ctx.host, texts) if ctx.imgops_tables else {}
-    todo: list[Asset] = []
+    planned: list[Asset] = []
     legacy_root = os.fspath(ctx.legacy_root)
     for source, text in zip(batch, texts, strict=True):
         record = known.get(text)
@@ -179,25 +192,24 @@ def _import_batch(
         if quick_match and os.path.lexists(os.path.join(legacy_root, record[4])):
             run.counts["unchanged"] += 1
             continue
-        asset = describe(source, names[source.name], run.staged_by_server)
+        asset = describe(source, names()[source.name], run.staged_by_server)
         for problem in asset.problems:
             run.counts["sidecar_problems"] += 1
             run.notice(f"sidecar {shown(source.sidecar or source.path)}: {problem}", path=source.text)
         _clean_folder(run, ctx.legacy_root, str(asset.staged_path.parent), dry_run)
-        path = source.path
-        try:
-            asset.sha256 = sha256_file(path)
-        except OSError as exc:
-            run.skip(path, f"unreadable: {exc.strerror}")
+        planned.append(asset)
+    todo: list[Asset] = []
+    place = partial(_hash_and_stage_all, legacy_root=ctx.legacy_root, mode=mode, dry_run=dry_run)
+    placed = [result for part in pool.map(place, _parts(planned, ctx.workers)) for result in part]
+    for asset, (problem, outcome) in zip(planned, placed, strict=True):
+        if outcome is None:
+            run.skip(asset.source.path, problem)
             continue
-        if _staged_by_server(asset, ctx.legacy_root, path):
-            asset.staged_path = asset.server_destination  # the server's importer staged it: used where it is
-        outcome = stage_file(path, ctx.legacy_root / asset.staged_path, asset.sha256, mode, dry_run)
         if outcome.state == "conflict":
-            run.skip(path, "staged_conflict")
+            run.skip(asset.source.path, "staged_conflict")
             run.result.error(
                 f"{ctx.legacy_root / asset.staged_path} exists with other content; not overwritten",
-                path=source.text,
+                path=asset.source_text,
             )
             continue
         if outcome.state == "placed":
@@ -229,6 +241,34 @@ def _import_batch(
     run.links.update(outcome.links)
     run.touched_folders.update(str(asset.staged_path.parent) for asset in todo)
     log_event("legacy_batch", logging.DEBUG, files=len(batch), ingested=outcome.ingested)
+
+
+def _parts(items: list[Asset], count: int) -> list[list[Asset]]:
+    """``items`` cut into ``count`` runs in order: one task per worker, not one per file."""
+    size = -(-len(items) // count) or 1
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _hash_and_stage_all(
+    assets: list[Asset], legacy_root: Path, mode: str, dry_run: bool
+) -> list[tuple[str | None, StageOutcome | None]]:
+    return [_hash_and_stage(asset, legacy_root, mode, dry_run) for asset in assets]
+
+
+def _hash_and_stage(
+    asset: Asset, legacy_root: Path, mode: str, dry_run: bool
+) -> tuple[str | None, StageOutcome | None]:
+    """Hash one file and place it (a worker thread's part: hashlib and the file calls release the GIL).
+
+    Returns why the file is skipped (or None) and how it was staged.
+    """
+    try:
+        asset.sha256 = sha256_file(asset.source.path)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}", None
+    if _staged_by_server(asset, legacy_root, asset.source.path):
+        asset.staged_path = asset.server_destination  # the server's importer staged it: used where it is
+    return None, stage_file(asset.source.path, legacy_root / asset.staged_path, asset.sha256, mode, dry_run)
 
 
 def _staged_by_server(asset: Asset, legacy_root: Path, source: Path) -> bool:
