@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,8 @@ from .db.imgops_tables import queue
 from .db.schema import ensure_imgops_schema
 from .db.server_schema import read_server_schema
 from .errors import reports_database_errors
-from .fs import atomic_create_bytes, job_lock, remove_stale_temps
+from .fs import atomic_create_bytes, job_lock
+from .fs.stale import remove_stale_temporaries
 from .host import host_name
 from .metrics import Metric, records_metrics
 from .options import at_least
@@ -43,7 +45,7 @@ CHUNK_PER_WORKER = 8
 SERVER_SIZE = (300, 300)
 """The box the server fits thumbnails into; fixed in its code, so not configurable here."""
 WEBP_QUALITY = 85
-THUMBNAIL_NAME_PATTERN = r"[0-9]+\.webp"
+THUMBNAIL_NAMES = re.compile(r"[0-9]+\.webp")
 """The names this job writes in the thumbnails folder (for removing its stale temp files)."""
 
 
@@ -126,8 +128,8 @@ def run_thumbnails(config: Config, limit: int | None = None, dry_run: bool = Fal
                 result.act("write_thumbnails", str(thumbnails_dir), count=counts["pending"])
         else:
             ensure_imgops_schema(engine, config)
-            for stale in remove_stale_temps(thumbnails_dir, THUMBNAIL_NAME_PATTERN):
-                result.act("remove_temp", str(stale))
+            for stale in remove_stale_temporaries(thumbnails_dir, THUMBNAIL_NAMES):
+                result.act("remove_temp", str(thumbnails_dir / stale))
             _reclaim(engine, host)
             images = schema.table("images")
             _work(engine, images, config, outputs_dir, thumbnails_dir, worker, host, limit, counts, result)

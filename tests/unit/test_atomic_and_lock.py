@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from imgops.errors import LockHeldError
-from imgops.fs import PRIVATE_MODE, atomic_create_bytes, atomic_write_bytes, job_lock, remove_stale_temps
+from imgops.fs import PRIVATE_MODE, atomic_create_bytes, atomic_write_bytes, job_lock
+from imgops.fs.stale import remove_stale_temporaries
 
 OLD, NEW = b"o" * 4_000_000, b"n" * 4_000_000
 
@@ -32,8 +34,8 @@ def test_stale_temps_of_one_naming_only_are_removed(tmp_path: Path) -> None:
     for name in (".7.webp.a1_b2c3.tmp", ".12.webp.zz9.tmp", ".report.json.a1.tmp", "7.webp", ".7.webp.tmp"):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / ".9.webp.link.tmp").symlink_to(tmp_path / "7.webp")
-    removed = remove_stale_temps(tmp_path, r"[0-9]+\.webp")
-    assert sorted(p.name for p in removed) == [".12.webp.zz9.tmp", ".7.webp.a1_b2c3.tmp"]
+    removed = remove_stale_temporaries(tmp_path, re.compile(r"[0-9]+\.webp"))
+    assert removed == [".12.webp.zz9.tmp", ".7.webp.a1_b2c3.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".7.webp.tmp", ".9.webp.link.tmp", ".report.json.a1.tmp",
                                                           "7.webp"]  # fmt: skip
 

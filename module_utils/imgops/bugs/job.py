@@ -26,8 +26,8 @@ from .index import list_entries
 from .query import ReportFilter, select
 from .retention import (
     expires,
+    remove_listed_temporaries,
     remove_screenshot_folder,
-    remove_stale_temporaries,
     retention_cutoff,
     stale_temporaries,
     write_archive,
@@ -259,7 +259,7 @@ def _clean_temporaries(config: Config, result: JobResult, now: datetime, dry_run
             result.act("remove_temporary", str(path))
         result.summary["stale_temporaries"] += len(stale)
         if stale and not dry_run:
-            remove_stale_temporaries(root, stale)
+            remove_listed_temporaries(root, stale)
 
 
 def _plan(result: JobResult, reports: Sequence[Any], statuses: list[str], now: datetime) -> list[Any]:

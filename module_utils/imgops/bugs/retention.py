@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import SafetyError
 from ..fs import atomic_write_bytes, confine, remove_confined
+from ..fs.stale import is_imgops_temporary
 from .store import REPORT_ID
 
 ARCHIVE_MODE = 0o600
@@ -78,8 +79,8 @@ def remove_screenshot_folder(root: Path, folder: Path) -> int:
     return remove_confined(confine(target, root)).entries
 
 
-# fs.atomic's temporaries of the files this job writes: ``.<name>.<random>.tmp``.
-_TEMPORARY = re.compile(r"^\.(bug_.+\.json|bug-reports-.+\.tar\.gz|bug_reports_index\.json)\.[a-z0-9_]+\.tmp$")
+_WRITTEN_NAMES = re.compile(r"bug_.+\.json|bug-reports-.+\.tar\.gz|bug_reports_index\.json")
+"""The files this job writes atomically: reports, archives, the index (their temporaries are ``fs.stale``'s)."""
 STALE_AFTER = timedelta(hours=1)
 
 
@@ -98,7 +99,7 @@ def stale_temporaries(folder: Path, now: datetime, *, recursive: bool) -> list[P
         for entry in entries:
             if recursive and entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
                 pending.append(Path(entry.path))
-            elif _TEMPORARY.match(entry.name) and entry.is_file(follow_symlinks=False):
+            elif is_imgops_temporary(entry.name, _WRITTEN_NAMES) and entry.is_file(follow_symlinks=False):
                 try:
                     mtime = datetime.fromtimestamp(entry.stat(follow_symlinks=False).st_mtime, now.tzinfo)
                 except FileNotFoundError:
@@ -108,7 +109,7 @@ def stale_temporaries(folder: Path, now: datetime, *, recursive: bool) -> list[P
     return sorted(found)
 
 
-def remove_stale_temporaries(root: Path, stale: list[Path]) -> int:
+def remove_listed_temporaries(root: Path, stale: list[Path]) -> int:
     """Remove ``stale`` (each confined to ``root``); how many went."""
     removed = 0
     for path in stale:

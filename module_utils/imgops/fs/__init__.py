@@ -6,7 +6,6 @@ from .atomic import (
     atomic_write_bytes,
     atomic_write_text,
     fsync_dir,
-    remove_stale_temps,
 )
 from .confine import ConfinedPath, confine
 from .lock import job_lock
@@ -27,6 +26,5 @@ __all__ = [
     "partial_name",
     "place_file",
     "remove_confined",
-    "remove_stale_temps",
     "tree_usage",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import stat
 from pathlib import Path
@@ -63,7 +62,7 @@ def atomic_create_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0
 
     The temp file is linked to the name, which fails when another writer (the server, another host)
     created it meanwhile, so an existing file is never replaced. A kill leaves at most a temp file
-    named ``.<name>.<random>.tmp``, which ``remove_stale_temps`` takes away.
+    named ``.<name>.<random>.tmp``, which ``fs.stale.remove_stale_temporaries`` takes away.
     """
     target = Path(path)
     if os.path.lexists(target):
@@ -85,28 +84,6 @@ def atomic_create_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0
             os.unlink(tmp_name)
     fsync_dir(target.parent)
     return True
-
-
-def remove_stale_temps(folder: str | os.PathLike[str], name_pattern: str) -> list[Path]:
-    """Remove the temp files an atomic write of a name matching ``name_pattern`` (a regex) left in ``folder``.
-
-    Only regular files named ``.<name>.<random>.tmp`` are removed, never a symlink or a folder; call
-    it under the job's lock, so no live run of this job is writing them.
-    """
-    shape = re.compile(rf"\.(?:{name_pattern})\.[A-Za-z0-9_]+{re.escape(TEMP_SUFFIX)}")
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return []
-    for entry in entries:
-        if shape.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-    if removed:
-        fsync_dir(folder)
-    return removed
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int | None = None) -> None:

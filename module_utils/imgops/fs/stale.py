@@ -4,6 +4,7 @@ An atomic write's temporary is ``.<target name>.<random>.tmp`` (``fs.atomic``) a
 ``.<target name>.imgops-partial`` (``fs.place``). A kill -9 between creating one and renaming it
 leaves it; the next run that writes the folder removes them, under its job lock, so no live
 writer of the same job can own them. Symlinks and anything not a regular file are left alone.
+This is the one test of that naming every job uses.
 """
 
 from __future__ import annotations
@@ -13,22 +14,24 @@ import re
 import stat
 from pathlib import Path
 
+from .atomic import TEMP_SUFFIX, fsync_dir
 from .place import PARTIAL_SUFFIX
 
-_ATOMIC_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+_ATOMIC_TEMPORARY = re.compile(rf"^\.(?P<target>.+)\.[A-Za-z0-9_]{{8}}{re.escape(TEMP_SUFFIX)}$")
+"""Exactly ``fs.atomic.temporary_name``'s shape: what a folder-wide clean-up may take."""
+_NAMED_ATOMIC_TEMPORARY = re.compile(rf"^\.(?P<target>.+)\.[A-Za-z0-9_]+{re.escape(TEMP_SUFFIX)}$")
+"""Any random part: safe only when the target name must also match a job's own names."""
 
 
-def is_imgops_temporary(name: str, targets: tuple[str, ...] | None = None) -> bool:
-    """Whether ``name`` is a temporary imgops makes; with ``targets``, only one for those target names."""
+def is_imgops_temporary(name: str, targets: re.Pattern[str] | None = None) -> bool:
+    """Whether ``name`` is a temporary imgops makes; with ``targets``, one whose target name matches it."""
     if name.startswith(".") and name.endswith(PARTIAL_SUFFIX):
-        return targets is None or name[1 : -len(PARTIAL_SUFFIX)] in targets
-    if _ATOMIC_TEMPORARY.match(name):
-        target = name[1:].rsplit(".", 2)[0]
-        return targets is None or target in targets
-    return False
+        return targets is None or targets.fullmatch(name[1 : -len(PARTIAL_SUFFIX)]) is not None
+    match = (_ATOMIC_TEMPORARY if targets is None else _NAMED_ATOMIC_TEMPORARY).match(name)
+    return match is not None and (targets is None or targets.fullmatch(match["target"]) is not None)
 
 
-def remove_stale_temporaries(folder: str | os.PathLike[str], targets: tuple[str, ...] | None = None) -> list[str]:
+def remove_stale_temporaries(folder: str | os.PathLike[str], targets: re.Pattern[str] | None = None) -> list[str]:
     """Remove imgops' temporaries in ``folder`` (optionally only those for ``targets``); the names removed."""
     removed: list[str] = []
     try:
@@ -46,13 +49,17 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], targets: tuple[str,
             except FileNotFoundError:  # removed meanwhile: what was wanted
                 continue
             removed.append(entry.name)
+    if removed:
+        fsync_dir(folder)
     return sorted(removed)
 
 
-def stale_temporaries_in(folder: Path) -> list[str]:
+def stale_temporaries_in(folder: Path, targets: re.Pattern[str] | None = None) -> list[str]:
     """The temporaries ``remove_stale_temporaries`` would remove (for a dry run)."""
     try:
         with os.scandir(folder) as scan:
-            return sorted(e.name for e in scan if is_imgops_temporary(e.name) and e.is_file(follow_symlinks=False))
+            return sorted(
+                e.name for e in scan if is_imgops_temporary(e.name, targets) and e.is_file(follow_symlinks=False)
+            )
     except (FileNotFoundError, NotADirectoryError):
         return []

@@ -85,7 +85,7 @@ def write_manifest(engine: Engine, host: str, legacy_root: Path, folder: str) ->
             ).scalars()
         ]
         target = legacy_root / folder / MANIFEST_NAME
-        removed = remove_stale_temporaries(target.parent, (MANIFEST_NAME,))
+        removed = remove_stale_temporaries(target.parent, re.compile(re.escape(MANIFEST_NAME)))
         text = render_manifest(folder, entries)
         try:  # what is there now is read as hostile input: a FIFO in its place must not hang the run
             changed = read_regular_text(target, "manifest") != text
