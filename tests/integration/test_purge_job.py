@@ -22,6 +22,7 @@ from imgops.config import Config, load_config
 from imgops.contracts import problems
 from imgops.db import make_engine, transaction, utcnow
 from imgops.db.models import PlatformBase, ScrapeJob, TrainingRun
+from imgops.db.server_schema import read_server_schema
 from imgops.fs import job_lock
 from imgops.purge import run_purge
 from imgops.purge.execute import execute_plan
@@ -157,15 +158,16 @@ def test_a_folder_swapped_for_a_symlink_after_planning_is_refused(demo_platform:
     engine = make_engine(demo_platform.database_url)
     now = utcnow()
     plan = PurgePlan("scrape", 30, now - timedelta(days=30))
+    schema = read_server_schema(engine)
     with transaction(engine, dry_run=True) as session:
-        plan_scrape(session, config.path("scraped_dir"), plan, now)
+        plan_scrape(session, schema, config.path("scraped_dir"), plan, now)
     measure_paths(plan, sizes=False)
     assert [item.row for item in plan.items] == ["scrape_jobs/1", "scrape_jobs/2", "scrape_jobs/5"]
     # The attacker swaps job_1 for a symlink to precious data between plan and removal.
     os.rename(scraped / "job_1", scraped / "job_1.moved")
     (scraped / "job_1").symlink_to(precious, target_is_directory=True)
     result, freed = JobResult(job="purge"), Counter()
-    statuses = execute_plan(engine, plan.items, result, freed, dry_run=False, workers=2)
+    statuses = execute_plan(engine, schema, plan.items, result, freed, dry_run=False, workers=2)
     engine.dispose()
     assert statuses == ["refused", "done", "done"]
     assert result.notices[0]["reason"] == "symlink" and result.notices[0]["row"] == "scrape_jobs/1"
@@ -278,13 +280,14 @@ def test_an_intermediate_folder_swapped_after_planning_is_refused(demo_platform:
     engine = make_engine(demo_platform.database_url)
     now = utcnow()
     plan = PurgePlan("scrape", 30, now - timedelta(days=30))
+    schema = read_server_schema(engine)
     with transaction(engine, dry_run=True) as session:
-        plan_scrape(session, config.path("scraped_dir"), plan, now)
+        plan_scrape(session, schema, config.path("scraped_dir"), plan, now)
     measure_paths(plan, sizes=False)
     os.rename(scraped / "batch", scraped / "batch.moved")
     (scraped / "batch").symlink_to(precious, target_is_directory=True)
     result = JobResult(job="purge")
-    statuses = execute_plan(engine, plan.items, result, Counter(), dry_run=False, workers=2)
+    statuses = execute_plan(engine, schema, plan.items, result, Counter(), dry_run=False, workers=2)
     engine.dispose()
     assert dict(zip([i.row for i in plan.items], statuses, strict=True))["scrape_jobs/20"] == "refused"
     assert listing(precious / "job_20") == ["keep.bin"]
@@ -349,5 +352,8 @@ def test_a_schema_the_job_cannot_read_is_one_clear_database_error(tmp_path: Path
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert ran.returncode == 1 and "Traceback" not in ran.stderr, ran.stderr
     failure = json.loads(ran.stdout)
-    assert failure["failed"] is True and failure["errors"][0]["error"] == "OperationalError"
-    assert failure["msg"] == "database error: no such column: scrape_jobs.output_directory"
+    assert failure["failed"] is True and failure["errors"][0]["missing"] == ["scrape_jobs.output_directory"]
+    assert (
+        failure["msg"] == "imgops purge cannot run on this database (generation unknown): "
+        "missing scrape_jobs.output_directory"
+    )  # before any of its SQL ran

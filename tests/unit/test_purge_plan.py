@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from imgops.db import transaction, utcnow
 from imgops.db.models import PlatformBase, ScrapeJob, TrainingRun
+from imgops.db.server_schema import ServerSchema, read_server_schema
 from imgops.purge.plan import PurgePlan, measure_paths, plan_orphans, plan_scrape, plan_training
 
 RETENTION_DAYS = 30
@@ -26,6 +27,10 @@ def session(tmp_path: Path) -> Iterator[Session]:
     with transaction(engine) as session:
         yield session
     engine.dispose()
+
+
+def schema_of(session: Session) -> ServerSchema:
+    return read_server_schema(session.get_bind())
 
 
 def new_plan(kind: str, now: datetime) -> PurgePlan:
@@ -61,7 +66,7 @@ def test_old_terminal_scrape_jobs_lose_their_folder_and_recent_or_running_ones_s
     add_scrape_job(session, 3, "completed", 2, str(scraped / "job_3"), now)
     add_scrape_job(session, 4, "running", 60, str(scraped / "job_4"), now)
     plan = new_plan("scrape", now)
-    plan_scrape(session, scraped, plan, now)
+    plan_scrape(session, schema_of(session), scraped, plan, now)
     assert plan.refusals == []
     planned = {item.row: item for item in plan.items}
     assert sorted(planned) == ["scrape_jobs/1", "scrape_jobs/2"]
@@ -87,7 +92,7 @@ def test_a_path_outside_the_root_or_through_a_symlink_refuses_its_row_with_the_r
     add_scrape_job(session, 8, "completed", 100, str(scraped / "job_8"), now)
     add_scrape_job(session, 9, "completed", 100, str(scraped), now)
     plan = new_plan("scrape", now)
-    plan_scrape(session, scraped, plan, now)
+    plan_scrape(session, schema_of(session), scraped, plan, now)
     assert plan.items == []
     refused = {r.row: (r.what, r.path, r.reason) for r in plan.refusals}
     assert refused == {
@@ -115,7 +120,7 @@ def test_training_runs_lose_dataset_and_log_and_their_weights_only_when_asked(se
         final_checkpoint=str(trained / "run_1.safetensors"), created_at=when, completed_at=when,
     ))  # fmt: skip
     plan = new_plan("training", now)
-    plan_training(session, datasets, lora, plan, now, purge_checkpoints=False)
+    plan_training(session, schema_of(session), datasets, lora, plan, now, purge_checkpoints=False)
     assert plan.refusals == []
     [item] = plan.items
     assert [(p.what, p.named) for p in item.paths] == [
@@ -126,7 +131,7 @@ def test_training_runs_lose_dataset_and_log_and_their_weights_only_when_asked(se
     assert item.row_change(item.paths[1:]) == ({}, {})  # only the dataset's going clears dataset_path
 
     plan = new_plan("training", now)
-    plan_training(session, datasets, lora, plan, now, purge_checkpoints=True)
+    plan_training(session, schema_of(session), datasets, lora, plan, now, purge_checkpoints=True)
     [item] = plan.items
     # final_checkpoint lies in output_path: it goes with that folder, listed once; both columns become ''.
     assert [(p.what, p.named) for p in item.paths][1:] == [
@@ -139,7 +144,7 @@ def test_training_runs_lose_dataset_and_log_and_their_weights_only_when_asked(se
     assert item.row_change(item.paths) == (before, after)
 
     plan = new_plan("training", now)  # no LoRA root here: the log and weights are refused, the dataset still goes
-    plan_training(session, datasets, None, plan, now, purge_checkpoints=True)
+    plan_training(session, schema_of(session), datasets, None, plan, now, purge_checkpoints=True)
     [item] = plan.items
     assert [p.what for p in item.paths] == ["training_dataset"]
     assert [(r.row, r.what, r.path, r.reason) for r in plan.refusals] == [
@@ -165,7 +170,7 @@ def test_a_log_or_weights_outside_the_lora_root_are_refused_and_the_dataset_stil
         created_at=when, last_error_at=when,
     ))  # fmt: skip
     plan = new_plan("training", now)
-    plan_training(session, datasets, lora, plan, now, purge_checkpoints=True)
+    plan_training(session, schema_of(session), datasets, lora, plan, now, purge_checkpoints=True)
     [item] = plan.items
     assert [(p.what, p.named) for p in item.paths] == [("training_dataset", str(dataset))]
     assert [(r.row, r.what, r.path, r.reason) for r in plan.refusals] == [
@@ -184,7 +189,7 @@ def test_measuring_keeps_what_exists_and_leaves_rows_whose_folders_are_elsewhere
     add_scrape_job(session, 1, "completed", 90, str(scraped / "job_1"), now)
     add_scrape_job(session, 2, "completed", 90, str(scraped / "job_2"), now)  # its folder is on another host
     plan = new_plan("scrape", now)
-    plan_scrape(session, scraped, plan, now)
+    plan_scrape(session, schema_of(session), scraped, plan, now)
     measure_paths(plan, sizes=True)
     [item] = plan.items
     usage = item.paths[0].usage
@@ -195,7 +200,7 @@ def test_measuring_keeps_what_exists_and_leaves_rows_whose_folders_are_elsewhere
     for cleared in ({"clear_missing": True}, {"finish": {"scrape_jobs/2:scrape_output"}}):
         # asked to clear missing folders, or this host removed it itself in a run that stopped (its journal)
         plan = new_plan("scrape", now)
-        plan_scrape(session, scraped, plan, now)
+        plan_scrape(session, schema_of(session), scraped, plan, now)
         measure_paths(plan, sizes=False, **cleared)
         assert [(item.row, [(p.named, p.exists) for p in item.paths]) for item in plan.items] == [
             ("scrape_jobs/1", [(str(scraped / "job_1"), True)]),
@@ -218,7 +223,7 @@ def test_orphans_are_old_folders_no_row_names(session: Session, tmp_path: Path) 
     add_scrape_job(session, 1, "running", 1, str(scraped / "job_1"), now)  # named by a row of any status
     add_scrape_job(session, 2, "completed", 1, None, now)  # NULL names the default folder job_2
     plan = new_plan("scrape", now)
-    plan_orphans(session, "scrape", scraped, plan, now)
+    plan_orphans(session, schema_of(session), "scrape", scraped, plan, now)
     [orphan] = plan.items
     assert (orphan.row, orphan.row_id) == (None, None)
     assert [(p.what, p.named) for p in orphan.paths] == [("orphan", str(scraped / "forgotten"))]

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import ScrapeJob, TrainingRun
+from ..db.server_schema import ServerSchema
 from ..errors import SafetyError
 from ..fs.pathindex import PathIndex
 from ..server_paths import scrape_folder_name, training_dataset_folder_name, training_log_path
@@ -62,11 +62,10 @@ class ClaimRoots:
         return [(real, given) for real, given in pairs if real != given]
 
 
-def _scrape_claims(session: Session, roots: ClaimRoots) -> list[tuple[str | None, Claim]]:
+def _scrape_claims(session: Session, schema: ServerSchema, roots: ClaimRoots) -> list[tuple[str | None, Claim]]:
     found: list[tuple[str | None, Claim]] = []
-    for job_id, status, output_directory in session.execute(
-        select(ScrapeJob.id, ScrapeJob.status, ScrapeJob.output_directory)
-    ):
+    jobs = schema.table("scrape_jobs")
+    for job_id, status, output_directory in session.execute(select(jobs.c.id, jobs.c.status, jobs.c.output_directory)):
         row = f"scrape_jobs/{job_id}"
         if output_directory:
             found.append(
@@ -81,15 +80,10 @@ def _scrape_claims(session: Session, roots: ClaimRoots) -> list[tuple[str | None
     return found
 
 
-def _training_claims(session: Session, roots: ClaimRoots) -> list[tuple[str | None, Claim]]:
+def _training_claims(session: Session, schema: ServerSchema, roots: ClaimRoots) -> list[tuple[str | None, Claim]]:
     found: list[tuple[str | None, Claim]] = []
-    query = select(
-        TrainingRun.id,
-        TrainingRun.status,
-        TrainingRun.dataset_path,
-        TrainingRun.output_path,
-        TrainingRun.final_checkpoint,
-    )
+    runs = schema.table("training_runs")
+    query = select(runs.c.id, runs.c.status, runs.c.dataset_path, runs.c.output_path, runs.c.final_checkpoint)
     for run_id, status, dataset_path, output_path, final_checkpoint in session.execute(query):
         row = f"training_runs/{run_id}"
         named = [
@@ -108,14 +102,14 @@ def _training_claims(session: Session, roots: ClaimRoots) -> list[tuple[str | No
     return found
 
 
-def collect_claims(session: Session, roots: ClaimRoots, expiring: set[str]) -> PathIndex[Claim]:
+def collect_claims(session: Session, schema: ServerSchema, roots: ClaimRoots, expiring: set[str]) -> PathIndex[Claim]:
     """Every path a row names, of both tables, except the rows that are expiring in this run.
 
     A row naming a root itself or a folder above one (``/``) owns no folder in it:
     such a claim is left out, or one stale row would stop every purge.
     """
     tops = [os.path.normpath(root) for root in (roots.scraped_dir, roots.dataset_dir, roots.lora_dir) if root]
-    named = _scrape_claims(session, roots) + _training_claims(session, roots)
+    named = _scrape_claims(session, schema, roots) + _training_claims(session, schema, roots)
     return PathIndex(
         (path, claim)
         for path, claim in named

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, update
 
 from ..db import transaction
-from ..db.models import ScrapeJob, TrainingRun
+from ..db.server_schema import ServerSchema
 from ..errors import SafetyError
 from ..fs import TreeUsage, confine, remove_confined
 from ..fs.pathindex import PathIndex
@@ -29,7 +29,7 @@ from ..result import JobResult
 from .plan import PurgeItem, PurgePath, Refusal, refusal_from
 from .references import ImageRows, References
 
-_MODELS: dict[str, type[ScrapeJob] | type[TrainingRun]] = {"scrape": ScrapeJob, "training": TrainingRun}
+_ROW_TABLES = {"scrape": "scrape_jobs", "training": "training_runs"}
 
 
 def report_refusal(result: JobResult, refusal: Refusal) -> None:
@@ -54,15 +54,16 @@ def _remove(item: PurgeItem, path: PurgePath) -> Refusal | TreeUsage:
         return refusal_from(item.row, path.what, path.named, exc)
 
 
-def _update_row(engine: Engine, item: PurgeItem, before: dict[str, object], after: dict[str, object]) -> bool:
+def _update_row(
+    engine: Engine, schema: ServerSchema, item: PurgeItem, before: dict[str, object], after: dict[str, object]
+) -> bool:
     """Set the row's columns, only if they still hold what the plan saw; False when the row moved on."""
-    model = _MODELS[item.kind]
+    table = schema.table(_ROW_TABLES[item.kind])
     guards = [
-        getattr(model, column).is_(None) if value is None else getattr(model, column) == value
-        for column, value in before.items()
+        table.c[column].is_(None) if value is None else table.c[column] == value for column, value in before.items()
     ]
     with transaction(engine) as session:
-        updated = session.execute(update(model).where(model.id == item.row_id, *guards).values(**after))
+        updated = session.execute(update(table).where(table.c.id == item.row_id, *guards).values(**after))
         return updated.rowcount == 1
 
 
@@ -109,6 +110,7 @@ def _delete_references(engine: Engine, item: PurgeItem, path: PurgePath, result:
 
 def _record(
     engine: Engine,
+    schema: ServerSchema,
     item: PurgeItem,
     outcomes: list[_Outcome],
     result: JobResult,
@@ -151,7 +153,7 @@ def _record(
     before, after = item.row_change(gone)
     if item.row is None or not after:
         return status
-    if not dry_run and not _update_row(engine, item, before, after):
+    if not dry_run and not _update_row(engine, schema, item, before, after):
         result.notice(f"{item.row} changed while it was purged; its row was left as it is now", row=item.row)
         return status
     result.act("update_row", item.row, before=before, after=after, reason=item.why, rule=item.rule)
@@ -160,6 +162,7 @@ def _record(
 
 def execute_plan(
     engine: Engine,
+    schema: ServerSchema,
     items: list[PurgeItem],
     result: JobResult,
     freed: Counter[Path],
@@ -176,7 +179,16 @@ def execute_plan(
     """
     if dry_run:
         return [
-            _record(engine, item, [_Outcome(path, usage=path.usage) for path in item.paths], result, freed, True, rows)
+            _record(
+                engine,
+                schema,
+                item,
+                [_Outcome(path, usage=path.usage) for path in item.paths],
+                result,
+                freed,
+                True,
+                rows,
+            )
             for item in items
         ]
     groups = overlap_groups(items)
@@ -184,7 +196,7 @@ def execute_plan(
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="imgops-purge") as pool:
         done = [pool.submit(_remove_group, [items[n] for n in group]) for group in groups]
         return [
-            _record(engine, item, done[place[n][0]].result()[place[n][1]], result, freed, False, rows)
+            _record(engine, schema, item, done[place[n][0]].result()[place[n][1]], result, freed, False, rows)
             for n, item in enumerate(items)
         ]
 

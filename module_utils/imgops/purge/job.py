@@ -111,18 +111,20 @@ def _plan(
         plan.pressure_cutoff = now - timedelta(hours=options.pressure.min_age_hours)
     with transaction(engine, dry_run=True) as session:  # planning only reads
         if kind == "scrape":
-            plan_scrape(session, config.path("scraped_dir"), plan, now)
+            plan_scrape(session, rows.schema, config.path("scraped_dir"), plan, now)
             orphan_roots = [config.path("scraped_dir")]
         else:
             dataset_dir = config.path("training_dataset_dir")
             keep = options.checkpoints.keep_last if options.checkpoints.enabled else None
-            plan_training(session, dataset_dir, config.paths.lora_dir, plan, now, options.purge_checkpoints, keep)
+            plan_training(
+                session, rows.schema, dataset_dir, config.paths.lora_dir, plan, now, options.purge_checkpoints, keep
+            )
             orphan_roots = [dataset_dir]
         if options.orphans:
             for root in orphan_roots:
-                plan_orphans(session, kind, root, plan, now)
+                plan_orphans(session, rows.schema, kind, root, plan, now)
         roots = _claim_roots(config)
-        refuse_claimed(plan, collect_claims(session, roots, plan.expiring), roots)
+        refuse_claimed(plan, collect_claims(session, rows.schema, roots, plan.expiring), roots)
     refuse_mounted_and_busy(plan)
     measure_paths(plan, sizes=dry_run or bool(volumes), finish=finish, clear_missing=options.clear_missing)
     with engine.connect() as conn:
@@ -130,7 +132,7 @@ def _plan(
     if plan.pressure_rows:  # chosen from what passed every check; the rows not chosen claim their paths again
         choose_for_pressure(plan, volumes)
         with transaction(engine, dry_run=True) as session:
-            refuse_claimed(plan, collect_claims(session, roots, plan.expiring), roots)
+            refuse_claimed(plan, collect_claims(session, rows.schema, roots, plan.expiring), roots)
     return plan
 
 
@@ -205,7 +207,14 @@ def _run_kind(
                       for path in item.paths if path.references}  # fmt: skip
             write_journal(config.state_dir, kind, journaled | about, images)
         statuses = execute_plan(
-            engine, plan.items, result, outcome.freed, dry_run=result.dry_run, workers=options.workers, rows=rows
+            engine,
+            rows.schema,
+            plan.items,
+            result,
+            outcome.freed,
+            dry_run=result.dry_run,
+            workers=options.workers,
+            rows=rows,
         )
         if kind == "training":
             _drop_index_entries(config.paths.lora_dir, result, result.actions[first_action:])
@@ -275,7 +284,8 @@ def run_purge(
     enabled = [k for k in kinds if days[k] > 0 and k not in absent]
     if enabled:
         with connected_engine(config) as engine:
-            schema = read_server_schema(engine)  # images and albums by column name, where they exist
+            schema = read_server_schema(engine)  # every table by column name, as it is here
+            schema.require("purge")
             rows = ImageRows(schema, _claim_roots(config), config.paths.outputs_dir, config.platform_dir)
             for k in enabled:
                 try:

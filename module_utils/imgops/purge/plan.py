@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.orm import Session
 
-from ..db.models import TERMINAL_SCRAPE_STATUSES, TERMINAL_TRAINING_STATUSES, ScrapeJob, TrainingRun
+from ..db.models import TERMINAL_SCRAPE_STATUSES, TERMINAL_TRAINING_STATUSES
+from ..db.server_schema import ServerSchema
 from ..errors import SafetyError
 from ..fs import ConfinedPath, TreeUsage, confine, tree_usage
 from ..fs.pathindex import PathIndex
@@ -126,9 +127,9 @@ class _Candidate:
     columns: dict[str, Any] = field(default_factory=dict)
 
 
-def _aged_at(model: type[ScrapeJob] | type[TrainingRun]) -> Any:
+def _aged_at(table: Table) -> ColumnElement[datetime]:
     """The platform's age rule: completed_at, else last_error_at, else created_at."""
-    return func.coalesce(model.completed_at, model.last_error_at, model.created_at)
+    return func.coalesce(table.c.completed_at, table.c.last_error_at, table.c.created_at)
 
 
 def _age_text(plan: PurgePlan, status: str | None, aged_at: datetime, now: datetime) -> str:
@@ -249,13 +250,14 @@ def measure_paths(plan: PurgePlan, *, sizes: bool, finish: set[str] = frozenset(
     plan.prune()
 
 
-def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datetime) -> None:
+def plan_scrape(session: Session, schema: ServerSchema, scraped_dir: Path, plan: PurgePlan, now: datetime) -> None:
     """Terminal scrape jobs past the cutoff lose their output folder; output_directory becomes ''."""
-    aged_at = _aged_at(ScrapeJob).label("aged_at")
+    jobs = schema.table("scrape_jobs")
+    aged_at = _aged_at(jobs).label("aged_at")
     rows = session.execute(
-        select(ScrapeJob.id, ScrapeJob.status, ScrapeJob.output_directory, aged_at)
-        .where(ScrapeJob.status.in_(TERMINAL_SCRAPE_STATUSES), aged_at < plan.selection_cutoff)
-        .order_by(ScrapeJob.id)
+        select(jobs.c.id, jobs.c.status, jobs.c.output_directory, aged_at)
+        .where(jobs.c.status.in_(TERMINAL_SCRAPE_STATUSES), aged_at < plan.selection_cutoff)
+        .order_by(jobs.c.id)
     ).all()
     for job_id, status, output_directory, when in rows:
         named = output_directory or str(scraped_dir / scrape_folder_name(job_id))
@@ -276,6 +278,7 @@ def plan_scrape(session: Session, scraped_dir: Path, plan: PurgePlan, now: datet
 
 def plan_training(
     session: Session,
+    schema: ServerSchema,
     dataset_dir: Path,
     lora_dir: Path | None,
     plan: PurgePlan,
@@ -293,18 +296,12 @@ def plan_training(
     the newest ``keep_checkpoints`` (``imgops.purge.checkpoints``), the final
     weights kept; those change no column.
     """
-    aged_at = _aged_at(TrainingRun).label("aged_at")
+    runs = schema.table("training_runs")
+    aged_at = _aged_at(runs).label("aged_at")
     rows = session.execute(
-        select(
-            TrainingRun.id,
-            TrainingRun.status,
-            TrainingRun.dataset_path,
-            TrainingRun.output_path,
-            TrainingRun.final_checkpoint,
-            aged_at,
-        )
-        .where(TrainingRun.status.in_(TERMINAL_TRAINING_STATUSES), aged_at < plan.selection_cutoff)
-        .order_by(TrainingRun.id)
+        select(runs.c.id, runs.c.status, runs.c.dataset_path, runs.c.output_path, runs.c.final_checkpoint, aged_at)
+        .where(runs.c.status.in_(TERMINAL_TRAINING_STATUSES), aged_at < plan.selection_cutoff)
+        .order_by(runs.c.id)
     ).all()
     for run_id, status, dataset_path, output_path, final_checkpoint, when in rows:
         dataset = dataset_path or str(dataset_dir / training_dataset_folder_name(run_id))
@@ -347,16 +344,18 @@ def _named_top_level(named: list[str], root: Path) -> set[str]:
     return top
 
 
-def plan_orphans(session: Session, kind: str, root: Path, plan: PurgePlan, now: datetime) -> None:
+def plan_orphans(session: Session, schema: ServerSchema, kind: str, root: Path, plan: PurgePlan, now: datetime) -> None:
     """Folders directly in ``root`` that no row of any status names, last modified before the cutoff."""
     if not root.is_dir():
         return
     if kind == "scrape":
-        rows = session.execute(select(ScrapeJob.id, ScrapeJob.output_directory)).all()
+        jobs = schema.table("scrape_jobs")
+        rows = session.execute(select(jobs.c.id, jobs.c.output_directory)).all()
         named = [path or scrape_folder_name(row_id) for row_id, path in rows]
         table = "scrape_jobs"
     else:
-        rows = session.execute(select(TrainingRun.id, TrainingRun.dataset_path)).all()
+        runs = schema.table("training_runs")
+        rows = session.execute(select(runs.c.id, runs.c.dataset_path)).all()
         named = [path or training_dataset_folder_name(row_id) for row_id, path in rows]
         table = "training_runs"
     known = _named_top_level(named, root)
