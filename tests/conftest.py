@@ -39,6 +39,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database on each backend in turn: a SQLite file, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
+        (tmp_path / "imagineer.db").touch()  # an empty file is an empty SQLite database; imgops creates none
         yield f"sqlite:///{tmp_path / 'imagineer.db'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")

@@ -135,7 +135,8 @@ def test_a_failed_run_says_so_and_keeps_the_last_success(sqlite_platform: DemoPl
     folder = tmp_path / "textfiles"
     run_db(metrics_config(sqlite_platform, folder), "upgrade")
     success = (folder / "imgops_job_db_success.prom").read_text(encoding="utf-8")
-    broken = metrics_config(sqlite_platform, folder, database_url=f"sqlite:///{tmp_path / 'gone' / 'x.db'}")
+    (tmp_path / "x.db").mkdir()  # a folder where the database should be: it cannot be opened
+    broken = metrics_config(sqlite_platform, folder, database_url=f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(DatabaseError):
         run_db(broken, "upgrade")
     assert 'imgops_job_failed{job="db"} 1' in (folder / "imgops_job_db.prom").read_text(encoding="utf-8")

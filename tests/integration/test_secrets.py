@@ -76,6 +76,7 @@ def test_a_malformed_url_is_a_configuration_error_that_never_echoes_it(tmp_path:
 
 
 def test_a_working_database_reports_its_url_masked(tmp_path: Path) -> None:
+    (tmp_path / "imagineer.db").touch()
     url = f"sqlite:///{tmp_path / 'imagineer.db'}?password=Hunter2-query"
     as_json = imgops(config_with(tmp_path, url), "--json", "db", "status")
     assert as_json.returncode in (0, 1), as_json.stderr

@@ -18,3 +18,21 @@ def test_unreachable_database_exits_1_without_printing_the_password(tmp_path: Pa
     assert out.returncode == 1
     assert "cannot connect" in out.stderr
     assert "hunter2" not in out.stderr + out.stdout
+
+
+def test_a_sqlite_url_naming_no_file_is_a_configuration_error_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "mnt" / "imagineer.db"  # a volume not mounted: its folder is there, the file is not
+    missing.parent.mkdir()
+    config = tmp_path / "imgops.yml"
+    config.write_text(f"database_url: sqlite:///{missing}\npaths: {{state_dir: {tmp_path / 'state'}}}\n",
+                      encoding="utf-8")  # fmt: skip
+    for job in (["db", "status"], ["reconcile"], ["db", "init", "--dry-run"]):
+        out = subprocess.run([sys.executable, "-m", "imgops.cli", "--config", str(config), *job],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+        assert out.returncode == 2, (job, out.stderr)
+        assert f"the SQLite database {missing} does not exist" in out.stderr and "Traceback" not in out.stderr
+        assert not missing.exists(), job
+    created = subprocess.run([sys.executable, "-m", "imgops.cli", "--config", str(config), "db", "init"],
+                             capture_output=True, text=True, check=False)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert missing.is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -67,11 +68,33 @@ def check_connection(engine: Engine) -> None:
         ) from None
 
 
+def refuse_missing_sqlite_file(engine: Engine) -> None:
+    """A SQLite URL naming no file: a configuration error, before the driver creates an empty database there.
+
+    The server creates its database; a wrong path (a typo, a volume not mounted) must not leave an
+    empty file that later runs would take for the real one.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or engine.url.query.get("uri"):
+        return
+    if not os.path.lexists(database):
+        raise ConfigError(
+            f"key 'database_url': the SQLite database {database} does not exist (imgops never creates the "
+            "server's database; `imgops db init` does, for demos and tests)",
+            key="database_url",
+        )
+
+
 @contextmanager
-def connected_engine(config: Config) -> Iterator[Engine]:
-    """The configured database's engine, reachable (checked before any work), disposed afterwards."""
+def connected_engine(config: Config, *, create: bool = False) -> Iterator[Engine]:
+    """The configured database's engine, reachable (checked before any work), disposed afterwards.
+
+    Only ``create`` (``imgops db init``) lets a SQLite URL name a file that does not exist yet.
+    """
     engine = make_engine(config.require_database_url())
     try:
+        if not create:
+            refuse_missing_sqlite_file(engine)
         check_connection(engine)
         yield engine
     finally:

@@ -21,7 +21,7 @@ def run_db(config: Config, action: str = "upgrade", dry_run: bool = False) -> Jo
     if action not in DB_ACTIONS:
         raise ValueError(f"unknown db action {action!r}; expected one of {DB_ACTIONS}")
     url = config.require_database_url()
-    with connected_engine(config) as engine:
+    with connected_engine(config, create=action == "init" and not dry_run) as engine:
         result = JobResult(job="db", dry_run=dry_run)
         missing = missing_platform_tables(engine)
         plan = migrations.plan(engine)
