@@ -11,7 +11,7 @@ from imgops.config import Config, build_config
 from imgops.db.engine import connected_engine, transaction
 from imgops.db.history import ensure_record, has_run
 from imgops.db.models import MigrationHistory
-from imgops.errors import DatabaseError
+from imgops.errors import ConfigError, DatabaseError
 
 
 def _config(url: str, tmp_path: Path) -> Config:
@@ -47,6 +47,11 @@ def test_ensure_record_inserts_once_then_updates_details_and_timestamp_only_when
 
 
 def test_connected_engine_fails_before_any_work_when_the_database_is_unreachable(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'missing' / 'imagineer.db'}"  # the folder does not exist
+    (tmp_path / "imagineer.db").mkdir()  # there, but a folder: SQLite cannot open it
+    url = f"sqlite:///{tmp_path / 'imagineer.db'}"
     with pytest.raises(DatabaseError, match="cannot connect to database"), connected_engine(_config(url, tmp_path)):
         raise AssertionError("the body must not run")
+    missing = f"sqlite:///{tmp_path / 'missing' / 'imagineer.db'}"
+    with pytest.raises(ConfigError, match="does not exist"), connected_engine(_config(missing, tmp_path)):
+        raise AssertionError("the body must not run")
+    assert not (tmp_path / "missing").exists()
