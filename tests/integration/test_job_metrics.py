@@ -114,13 +114,13 @@ def test_every_job_writes_promtool_clean_metrics_with_the_catalogue_names(
             path = folder / name
             assert path.is_file(), f"{job} wrote no {name}"
             assert set(names) <= families(path), (name, families(path))
-            assert f'job="{job}"' in path.read_text(encoding="utf-8") or not name.startswith("imgops_job_")
+            assert f'imgops_job="{job}"' in path.read_text(encoding="utf-8") or not name.startswith("imgops_job_")
     problems = [problem for path in sorted(folder.glob("*.prom")) if (problem := promtool_problems(path))]
     assert problems == []
     assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".prom")) == []  # no temp file left
 
     text = (folder / "imgops_job_legacy.prom").read_text(encoding="utf-8")
-    assert 'imgops_job_failed{job="legacy"} 0' in text
+    assert 'imgops_job_failed{imgops_job="legacy"} 0' in text
     assert "imgops_legacy_images_imported 48" in (folder / "imgops_legacy.prom").read_text(encoding="utf-8")
     rendered = (folder / "imgops_thumbnails.prom").read_text(encoding="utf-8")
     assert "imgops_thumbnails_rendered 48" in rendered and "imgops_thumbnails_queue_pending 0" in rendered
@@ -139,7 +139,7 @@ def test_a_failed_run_says_so_and_keeps_the_last_success(sqlite_platform: DemoPl
     broken = metrics_config(sqlite_platform, folder, database_url=f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(DatabaseError):
         run_db(broken, "upgrade")
-    assert 'imgops_job_failed{job="db"} 1' in (folder / "imgops_job_db.prom").read_text(encoding="utf-8")
+    assert 'imgops_job_failed{imgops_job="db"} 1' in (folder / "imgops_job_db.prom").read_text(encoding="utf-8")
     assert (folder / "imgops_job_db_success.prom").read_text(encoding="utf-8") == success
     assert not promtool_problems(folder / "imgops_job_db.prom")
 

@@ -33,18 +33,18 @@ def textfile_dir(config: Config) -> Path | None:
 
 
 def run_metrics(job: str, started: float, finished: float, *, failed: bool) -> list[Metric]:
-    """The last run's families, labelled ``job``."""
+    """The last run's families, labelled ``imgops_job`` (a label ``job`` would clash with the scrape's own)."""
     families = [
         ("imgops_job_last_run_timestamp_seconds", "When the job last ran (its start), unix time.", started),
         ("imgops_job_duration_seconds", "How long the job's last run took.", finished - started),
         ("imgops_job_failed", "1 if the job's last run failed, else 0.", int(failed)),
     ]
-    return [_one(name, help_text, value, job=job) for name, help_text, value in families]
+    return [_one(name, help_text, value, imgops_job=job) for name, help_text, value in families]
 
 
 def success_metrics(job: str, finished: float) -> list[Metric]:
     help_text = "When the job last succeeded (its end), unix time."
-    return [_one("imgops_job_last_success_timestamp_seconds", help_text, finished, job=job)]
+    return [_one("imgops_job_last_success_timestamp_seconds", help_text, finished, imgops_job=job)]
 
 
 def write_job_metrics(
