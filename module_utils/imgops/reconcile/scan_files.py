@@ -1,8 +1,10 @@
 """Stages 3 and 4: the thumbnails folder, and image files no row references.
 
-Folders are listed with ``os.scandir`` without following symlinked folders. A file is referenced
-when a row names its path, or names another path to the same inode (a hardlink, or the file a
-staging symlink points to).
+Folders are listed with ``os.scandir``, never into a symlinked folder nor into a folder on another
+filesystem than its root's. Per file the walk keeps two 64-bit hashes (its path, its device and
+inode) and one byte (whether a row names its path), in walk order; ``FileIndex`` finds a path's
+position. A file is referenced when a row names its path, or names another path to the same inode
+(a hardlink, or the file a staging symlink points to).
 """
 
 from __future__ import annotations
@@ -11,23 +13,29 @@ import os
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress, islice
 from pathlib import Path
 
-from .findings import SAMPLES, Finding, HashSet, IdSet
+from .findings import SAMPLES, FileIndex, Finding, IdSet
 from .paths import IMAGE_SUFFIXES, OLD_IMGOPS_THUMBNAIL, SERVER_THUMBNAIL
+
+_FLIP = bytes([1]) + bytes(255)
+"""``bytes.translate`` table turning 0 into 1 and 1 into 0."""
+CHUNK = 1 << 16
 
 
 def orphan_thumbnails(
     thumbnails_dir: Path,
     present: IdSet,
     gone: IdSet | None,
-    thumbnail_paths: HashSet,
+    old_named: set[int],
     found: dict[str, Finding],
     remove: Callable[[str], bool] | None,
 ) -> None:
     """``<id>.webp`` whose image row is gone, and old imgops ``legacy-<sha>.jpg`` no row's thumbnail_path names.
 
-    ``remove`` (with fix) takes each orphan's name and says whether it went.
+    ``old_named`` holds the hashes of the normalised old-style paths rows name. ``remove`` (with fix)
+    takes each orphan's name and says whether it went.
     """
     try:
         entries = os.scandir(thumbnails_dir)
@@ -42,7 +50,7 @@ def orphan_thumbnails(
                 image_id = int(server.group(1))
                 orphan = image_id not in present or (gone is not None and image_id in gone)
             elif OLD_IMGOPS_THUMBNAIL.fullmatch(entry.name):
-                orphan = os.path.normpath(entry.path) not in thumbnail_paths
+                orphan = hash(os.path.normpath(entry.path)) not in old_named
             else:
                 continue
             if orphan:
@@ -51,9 +59,17 @@ def orphan_thumbnails(
                     found["orphan_thumbnails"].fixed += 1
 
 
-def _image_files(root: Path, skip: set[str]) -> Iterator[os.DirEntry[str]]:
-    """Image files (and symlinks to files) under ``root``, depth first, never into a symlinked folder."""
-    stack = [str(root)]
+def is_image_name(name: str) -> bool:
+    """Whether ``os.path.splitext(name)[1].lower()`` is an image suffix (a leading dot starts no suffix)."""
+    dot = name.rfind(".")
+    return dot > 0 and name[dot:].lower() in IMAGE_SUFFIXES and (name[0] != "." or name[:dot].strip(".") != "")
+
+
+def _image_files(root: str, skip: set[str], listed: set[str] | None) -> Iterator[os.DirEntry[str]]:
+    """Image files (and symlinks to files) under ``root``, depth first, never into a symlinked folder nor
+    onto another filesystem; ``listed`` collects every folder read whole."""
+    device = os.stat(root).st_dev
+    stack = [root]
     while stack:
         folder = stack.pop()
         try:
@@ -62,11 +78,25 @@ def _image_files(root: Path, skip: set[str]) -> Iterator[os.DirEntry[str]]:
             continue
         with entries:
             for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.path not in skip:
-                        stack.append(entry.path)
-                elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
-                    yield entry
+                name = entry.name
+                dot = name.rfind(".")
+                if dot > 0 and name[dot:].lower() in IMAGE_SUFFIXES and (name[0] != "." or name[:dot].strip(".")):
+                    if not entry.is_dir(follow_symlinks=False):
+                        yield entry
+                        continue
+                elif not entry.is_dir(follow_symlinks=False):
+                    continue
+                if entry.path not in skip and _same_device(entry, device):
+                    stack.append(entry.path)
+        if listed is not None:
+            listed.add(folder)
+
+
+def _same_device(entry: os.DirEntry[str], device: int) -> bool:
+    try:
+        return entry.stat(follow_symlinks=False).st_dev == device
+    except OSError:
+        return False
 
 
 def _outermost(roots: list[Path]) -> list[str]:
@@ -77,74 +107,71 @@ def _outermost(roots: list[Path]) -> list[str]:
 
 @dataclass
 class Walk:
-    """The image files under the roots: each one's path hash and (device, inode) hash, in walk order."""
+    """The image files under the roots, in walk order: path hash, (device, inode) hash, named by a row."""
 
     roots: list[str]
     skip: set[str]
-    paths: array = field(default_factory=lambda: array("q"))
     inodes: array = field(default_factory=lambda: array("q"))
-    path_set: HashSet = field(default_factory=HashSet)
+    folders: set[str] = field(default_factory=set)
+    """Folders listed whole: a missing image file in one of them is missing without a ``stat``."""
+    index: FileIndex = field(default_factory=lambda: FileIndex(array("q")))
+    named: bytearray = field(default_factory=bytearray)
+    """1 where a row names the file's path (set by the images scan)."""
 
-    def covers(self, path: str) -> bool:
-        """Whether the walk listed ``path``'s folder, so its absence from the walk means the file is missing."""
-        return path.startswith(self._inside) and not path.startswith(self._skipped)
-
-    def __post_init__(self) -> None:
-        self._inside = tuple(root.rstrip(os.sep) + os.sep for root in self.roots)
-        self._skipped = tuple(path.rstrip(os.sep) + os.sep for path in self.skip)
+    def listed(self, path: str) -> bool:
+        """Whether the walk would have listed ``path`` had it existed (its folder was read, its suffix fits)."""
+        folder, _, name = path.rpartition(os.sep)
+        return folder in self.folders and is_image_name(name)
 
     def entries(self) -> Iterator[os.DirEntry[str]]:
         for root in self.roots:
-            yield from _image_files(Path(root), self.skip)
+            yield from _image_files(root, self.skip, None)
 
 
 def walk_roots(roots: list[Path], skip: list[Path]) -> Walk:
     """List the roots once. A file's inode comes free with the listing; only a symlink is followed by stat."""
     walk = Walk(_outermost(roots), {os.path.normpath(path) for path in skip})
+    paths, inodes = array("q"), walk.inodes
     for root in walk.roots:
         device = os.stat(root).st_dev
-        for entry in _image_files(Path(root), walk.skip):
-            key = hash(entry.path)
+        for entry in _image_files(root, walk.skip, walk.folders):
             if entry.is_symlink():
                 try:
                     st = entry.stat(follow_symlinks=True)
                 except OSError:
                     continue
-                inode = hash((st.st_dev, st.st_ino))
+                inodes.append(hash((st.st_dev, st.st_ino)))
             else:
-                inode = hash((device, entry.inode()))
-            walk.paths.append(key)
-            walk.inodes.append(inode)
-            walk.path_set.add_hash(key)
-    walk.path_set.seal()
+                inodes.append(hash((device, entry.inode())))
+            paths.append(hash(entry.path))
+    walk.index = FileIndex(paths)
+    walk.named = bytearray(len(paths))
     return walk
 
 
-def unreferenced_files(walk: Walk, referenced: HashSet, found: dict[str, Finding]) -> None:
+def unreferenced_files(walk: Walk, found: dict[str, Finding]) -> None:
     """Image files no images row references by path, nor by inode (a hardlink, a staging symlink's target).
 
-    Counted from the hashes; the samples come from a second listing that stops at the twentieth.
+    Counted from the hashes, the files no row names taken ``CHUNK`` at a time against the inodes of
+    the files rows name; the samples come from a second listing that stops at the twentieth.
     """
-    by_path = bytearray(len(walk.paths))  # 1: a row names this file's path
-    referenced_inodes = HashSet()
-    for at, (key, inode) in enumerate(zip(walk.paths, walk.inodes, strict=True)):
-        if referenced.has_hash(key):
-            by_path[at] = 1
-            referenced_inodes.add_hash(inode)
-    referenced_inodes.seal()
+    inodes, named = walk.inodes, walk.named
+    unnamed = compress(range(len(named)), named.translate(_FLIP))
+    samples: set[int] = set()
+    count = 0
+    while chunk := list(islice(unnamed, CHUNK)):
+        shared = {inodes[at] for at in chunk}.intersection(compress(inodes, named))
+        for at in chunk:
+            if inodes[at] not in shared:
+                count += 1
+                if len(samples) < SAMPLES:
+                    samples.add(at)
     finding = found["unreferenced_files"]
-    wanted = sum(1 for at, inode in enumerate(walk.inodes) if not by_path[at] and not referenced_inodes.has_hash(inode))
-    if not wanted:
+    if not count:
         return
     for entry in walk.entries():
-        if entry.path in referenced:
-            continue
-        try:
-            st = entry.stat(follow_symlinks=True)
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) not in referenced_inodes:
+        if walk.index.find(hash(entry.path)) in samples:
             finding.add(path=entry.path)
-            if len(finding.samples) == SAMPLES:
+            if len(finding.samples) == len(samples):
                 break
-    finding.count = wanted
+    finding.count = count
