@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,17 @@ class IdSet:
         if at >= len(self._bits):
             self._bits.extend(bytes(at + 1 - len(self._bits) + (len(self._bits) >> 2)))
         self._bits[at] |= 1 << (value & 7)
+
+    def add_all(self, values: Sequence[int]) -> None:
+        """``add`` for each value, the bitmap grown once for the largest."""
+        if not values:
+            return
+        if min(values) < 0:
+            values = [value for value in values if value >= 0]
+        self.add(max(values, default=0))
+        bits = self._bits
+        for value in values:
+            bits[value >> 3] |= 1 << (value & 7)
 
     def __contains__(self, value: object) -> bool:
         if not isinstance(value, int) or value < 0 or value >> 3 >= len(self._bits):

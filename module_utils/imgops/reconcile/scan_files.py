@@ -65,13 +65,14 @@ def is_image_name(name: str) -> bool:
     return dot > 0 and name[dot:].lower() in IMAGE_SUFFIXES and (name[0] != "." or name[:dot].strip(".") != "")
 
 
-def _image_files(root: str, skip: set[str], listed: set[str] | None) -> Iterator[os.DirEntry[str]]:
-    """Image files (and symlinks to files) under ``root``, depth first, never into a symlinked folder nor
-    onto another filesystem; ``listed`` collects every folder read whole."""
+def _folders(root: str, skip: set[str]) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """Each folder under ``root`` read whole, with its image files (and symlinks to files), depth first;
+    never into a symlinked folder nor onto another filesystem."""
     device = os.stat(root).st_dev
     stack = [root]
     while stack:
         folder = stack.pop()
+        files: list[os.DirEntry[str]] = []
         try:
             entries = os.scandir(folder)
         except OSError:
@@ -81,15 +82,14 @@ def _image_files(root: str, skip: set[str], listed: set[str] | None) -> Iterator
                 name = entry.name
                 dot = name.rfind(".")
                 if dot > 0 and name[dot:].lower() in IMAGE_SUFFIXES and (name[0] != "." or name[:dot].strip(".")):
-                    if not entry.is_dir(follow_symlinks=False):
-                        yield entry
+                    if entry.is_file(follow_symlinks=False) or not entry.is_dir(follow_symlinks=False):
+                        files.append(entry)
                         continue
                 elif not entry.is_dir(follow_symlinks=False):
                     continue
                 if entry.path not in skip and _same_device(entry, device):
                     stack.append(entry.path)
-        if listed is not None:
-            listed.add(folder)
+        yield folder, files
 
 
 def _same_device(entry: os.DirEntry[str], device: int) -> bool:
@@ -125,25 +125,32 @@ class Walk:
 
     def entries(self) -> Iterator[os.DirEntry[str]]:
         for root in self.roots:
-            yield from _image_files(root, self.skip, None)
+            for _, files in _folders(root, self.skip):
+                yield from files
 
 
 def walk_roots(roots: list[Path], skip: list[Path]) -> Walk:
-    """List the roots once. A file's inode comes free with the listing; only a symlink is followed by stat."""
+    """List the roots once. A file's inode comes free with the listing; only a symlink is followed by stat.
+
+    The inode key is the inode number mixed with a hash of its device (one XOR, no tuple per file).
+    """
     walk = Walk(_outermost(roots), {os.path.normpath(path) for path in skip})
     paths, inodes = array("q"), walk.inodes
+    add_path, add_inode = paths.append, inodes.append
     for root in walk.roots:
-        device = os.stat(root).st_dev
-        for entry in _image_files(root, walk.skip, walk.folders):
-            if entry.is_symlink():
-                try:
-                    st = entry.stat(follow_symlinks=True)
-                except OSError:
-                    continue
-                inodes.append(hash((st.st_dev, st.st_ino)))
-            else:
-                inodes.append(hash((device, entry.inode())))
-            paths.append(hash(entry.path))
+        salt = hash(os.stat(root).st_dev)
+        for folder, files in _folders(root, walk.skip):
+            walk.folders.add(folder)
+            for entry in files:
+                if entry.is_symlink():
+                    try:
+                        st = entry.stat(follow_symlinks=True)
+                    except OSError:
+                        continue
+                    add_inode(st.st_ino ^ hash(st.st_dev))
+                else:
+                    add_inode(entry.inode() ^ salt)
+                add_path(hash(entry.path))
     walk.index = FileIndex(paths)
     walk.named = bytearray(len(paths))
     return walk

@@ -9,11 +9,13 @@ one hash, one probe into the walk's index, and a ``stat`` only when its folder w
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import count
+from operator import itemgetter
 from pathlib import Path
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Select, Table, func, select
 
 from ..server_paths import scrape_folder_name, training_dataset_folder_name
 from .findings import Finding, IdSet
@@ -21,6 +23,8 @@ from .paths import OLD_IMGOPS_THUMBNAIL, Bases
 from .scan_files import Walk
 
 BATCH = 5000
+_RAW_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("postgresql", "psycopg2")}
+_cursor_numbers = count()
 
 
 @dataclass
@@ -42,13 +46,32 @@ def max_id(connection: Connection, table: Table) -> int:
     return int(connection.execute(select(func.max(table.c.id))).scalar() or 0)
 
 
-def stream_batches(connection: Connection, statement: object) -> Iterator[list]:
-    """Rows in batches through a server-side cursor (PostgreSQL) or SQLite's own incremental cursor."""
-    result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
-    yield from result.partitions()
+def stream_batches(connection: Connection, statement: Select) -> Iterator[Sequence[tuple]]:
+    """Rows in batches through a server-side cursor (PostgreSQL) or SQLite's own incremental cursor.
+
+    A statement without parameters on SQLite or psycopg is run on the driver's own cursor: its rows are
+    plain tuples, which halves the cost per row of the images scan against SQLAlchemy's result rows.
+    """
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect)
+    if compiled.params or (dialect.name, dialect.driver) not in _RAW_DRIVERS:
+        result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
+        yield from result.partitions()
+        return
+    driver = connection.connection.dbapi_connection
+    if dialect.name == "sqlite":
+        cursor = driver.cursor()
+    else:  # a named cursor is a server-side one, inside the transaction the connection is in
+        cursor = driver.cursor(name=f"imgops_reconcile_{next(_cursor_numbers)}")
+    try:
+        cursor.execute(str(compiled))
+        while batch := cursor.fetchmany(BATCH):
+            yield batch
+    finally:
+        cursor.close()
 
 
-def stream(connection: Connection, statement: object) -> Iterator[tuple]:
+def stream(connection: Connection, statement: Select) -> Iterator[tuple]:
     for batch in stream_batches(connection, statement):
         yield from batch
 
@@ -86,12 +109,12 @@ def scan_images(
     dangling = found["dangling_thumbnail_paths"]
     purged_prefixes = tuple(folder.rstrip(os.sep) + os.sep for folder in purged_folders)
     hashes, slots, mask, named_files = walk.index.hashes, walk.index.slots, walk.index.mask, walk.named
-    listed, exists, add_present = walk.listed, os.path.exists, scan.present.add
+    listed, exists = walk.listed, os.path.exists
     statement = select(images.c.id, images.c.filename, images.c.file_path, images.c.thumbnail_path)
     for batch in stream_batches(connection, statement):
         scan.rows += len(batch)
+        scan.present.add_all(list(map(itemgetter(0), batch)))
         for image_id, filename, file_path, thumbnail_path in batch:
-            add_present(image_id)
             named = file_path or filename
             if named and named[0] == "/" and "/." not in named and "//" not in named and named[-1] != "/":
                 # normal and absolute (normpath would return it as it is): its only candidate
