@@ -339,9 +339,11 @@ def test_a_fix_killed_at_any_point_then_rerun_ends_where_an_uninterrupted_run_en
 
 
 def test_memory_does_not_grow_with_the_rows(tmp_path: Path) -> None:
-    """Peak RSS of a run over 10,000 and over 100,000 images rows differs by little (compact sets, streamed rows)."""
+    """Peak RSS of a run over 10,000 and over 200,000 images rows (their files missing) differs by little:
+    rows are streamed and leave bits behind, not bytes. Holding 8 bytes per row (as a sorted hash array
+    of the paths rows name did) grows by over 7 MiB here, holding the rows by far more."""
     peaks = {}
-    for rows in (10_000, 100_000):
+    for rows in (10_000, 200_000):
         url = f"sqlite:///{tmp_path / f'{rows}.db'}"
         create_server_schema(url, "current")
         engine = create_engine(url)
@@ -359,7 +361,7 @@ def test_memory_does_not_grow_with_the_rows(tmp_path: Path) -> None:
         ran = subprocess.run([sys.executable, "-c", code, str(config), str(rows)], capture_output=True, text=True,
                              check=True)  # fmt: skip
         peaks[rows] = int(ran.stdout) / 1024
-    assert peaks[100_000] - peaks[10_000] < 12, peaks  # MiB; holding the rows would take well over 30
+    assert peaks[200_000] - peaks[10_000] < 4, peaks  # MiB; SQLite's own page cache (2 MiB) is most of what grows
 
 
 @pytest.mark.ansible
