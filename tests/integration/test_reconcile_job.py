@@ -315,6 +315,25 @@ def test_reconcile_refuses_a_database_without_the_tables(tmp_path: Path) -> None
         run_reconcile(load_config(config_path, environ={}))
 
 
+def test_a_file_the_listing_cannot_see_is_looked_up_not_reported_missing(server: Server) -> None:
+    """Rows naming files through a symlinked folder, a non-image file, a path with ``..`` or ``//``, and
+    a file in a folder listed whole that is gone: only the last is missing."""
+    elsewhere = server.root / "elsewhere"
+    picture(elsewhere / "via-link.png", (10, 10))
+    (server.outputs / "linked").symlink_to(elsewhere, target_is_directory=True)
+    picture(server.outputs / "sub" / "kept.png", (10, 10))
+    (server.outputs / "sub" / "scan.tiff").write_bytes(b"not listed: no image suffix reconcile lists")
+    server.insert("images",
+        {"id": 1, "filename": "via-link.png", "file_path": str(server.outputs / "linked" / "via-link.png")},
+        {"id": 2, "filename": "scan.tiff", "file_path": str(server.outputs / "sub" / "scan.tiff")},
+        {"id": 3, "filename": "kept.png", "file_path": str(server.outputs) + "/sub/../sub//kept.png"},
+        {"id": 4, "filename": "gone.png", "file_path": str(server.outputs / "sub" / "gone.png")},
+    )  # fmt: skip
+    findings = run_reconcile(server.config()).summary["findings"]
+    assert [s["id"] for s in findings["missing_image_files"]["samples"]] == [4]
+    assert findings["unreferenced_files"]["count"] == 0  # kept.png is named, if not in normal form
+
+
 def test_a_fix_killed_at_any_point_then_rerun_ends_where_an_uninterrupted_run_ends(
     server: Server, venv_bin: Path
 ) -> None:
