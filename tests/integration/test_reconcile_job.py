@@ -317,20 +317,27 @@ def test_reconcile_refuses_a_database_without_the_tables(tmp_path: Path) -> None
 
 def test_a_file_the_listing_cannot_see_is_looked_up_not_reported_missing(server: Server) -> None:
     """Rows naming files through a symlinked folder, a non-image file, a path with ``..`` or ``//``, and
-    a file in a folder listed whole that is gone: only the last is missing."""
+    a file in a folder listed whole that is gone: only the last is missing. Thumbnail paths the listing
+    of the thumbnails folder answers, and one it cannot (a name the server does not write)."""
     elsewhere = server.root / "elsewhere"
     picture(elsewhere / "via-link.png", (10, 10))
     (server.outputs / "linked").symlink_to(elsewhere, target_is_directory=True)
     picture(server.outputs / "sub" / "kept.png", (10, 10))
     (server.outputs / "sub" / "scan.tiff").write_bytes(b"not listed: no image suffix reconcile lists")
+    for name in ("007.webp", "3.webp"):
+        (server.thumbnails / name).write_bytes(b"thumb")
     server.insert("images",
-        {"id": 1, "filename": "via-link.png", "file_path": str(server.outputs / "linked" / "via-link.png")},
-        {"id": 2, "filename": "scan.tiff", "file_path": str(server.outputs / "sub" / "scan.tiff")},
-        {"id": 3, "filename": "kept.png", "file_path": str(server.outputs) + "/sub/../sub//kept.png"},
+        {"id": 1, "filename": "via-link.png", "file_path": str(server.outputs / "linked" / "via-link.png"),
+         "thumbnail_path": "thumbnails/007.webp"},  # not the server's way of naming 7: stat'ed, there
+        {"id": 2, "filename": "scan.tiff", "file_path": str(server.outputs / "sub" / "scan.tiff"),
+         "thumbnail_path": "thumbnails/2.webp"},  # the server's way, not listed: dangling
+        {"id": 3, "filename": "kept.png", "file_path": str(server.outputs) + "/sub/../sub//kept.png",
+         "thumbnail_path": str(server.thumbnails / "3.webp")},  # absolute, listed
         {"id": 4, "filename": "gone.png", "file_path": str(server.outputs / "sub" / "gone.png")},
     )  # fmt: skip
     findings = run_reconcile(server.config()).summary["findings"]
     assert [s["id"] for s in findings["missing_image_files"]["samples"]] == [4]
+    assert findings["dangling_thumbnail_paths"]["samples"] == [{"id": 2, "thumbnail_path": "thumbnails/2.webp"}]
     assert findings["unreferenced_files"]["count"] == 0  # kept.png is named, if not in normal form
 
 

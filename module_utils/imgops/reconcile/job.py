@@ -24,7 +24,7 @@ from . import fix as repair
 from .findings import KINDS, Finding, IdSet, new_findings
 from .paths import Bases
 from .scan_files import orphan_thumbnails, unreferenced_files, walk_roots
-from .scan_images import ImageScan, purged_folders, scan_images
+from .scan_images import ImageScan, Thumbnails, purged_folders, scan_images
 from .scan_links import LinkScan, album_ids, scan_links, scan_queue
 
 
@@ -56,7 +56,8 @@ def run_reconcile(config: Config, fix: bool = False, dry_run: bool = False) -> J
         with engine.connect() as connection:
             purged = purged_folders(connection, schema.table("scrape_jobs"), schema.table("training_runs"),
                                     paths.scraped_dir, paths.training_dataset_dir)  # fmt: skip
-            scan = scan_images(connection, tables.images, bases, purged, walk, found)
+            thumbnails = Thumbnails.list(paths.thumbnails_dir, paths.outputs_dir)
+            scan = scan_images(connection, tables.images, bases, purged, walk, thumbnails, found)
             albums_present = album_ids(connection, tables.albums)
         gone = None
         files_here = fix and _files_here(config, result)

@@ -14,14 +14,16 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress, islice
+from operator import attrgetter
 from pathlib import Path
 
 from .findings import SAMPLES, FileIndex, Finding, IdSet
-from .paths import IMAGE_SUFFIXES, OLD_IMGOPS_THUMBNAIL, SERVER_THUMBNAIL
+from .paths import IMAGE_SUFFIXES, OLD_IMGOPS_THUMBNAIL
 
 _FLIP = bytes([1]) + bytes(255)
 """``bytes.translate`` table turning 0 into 1 and 1 into 0."""
 CHUNK = 1 << 16
+_NAME = attrgetter("name")
 
 
 def orphan_thumbnails(
@@ -43,20 +45,37 @@ def orphan_thumbnails(
         return
     with entries:
         for entry in entries:
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            server = SERVER_THUMBNAIL.fullmatch(entry.name)
-            if server:
-                image_id = int(server.group(1))
+            name = entry.name
+            if name[-5:] == ".webp" and (digits := name[:-5]).isdigit() and digits.isascii():  # <id>.webp
+                image_id = int(digits)
                 orphan = image_id not in present or (gone is not None and image_id in gone)
-            elif OLD_IMGOPS_THUMBNAIL.fullmatch(entry.name):
+            elif OLD_IMGOPS_THUMBNAIL.fullmatch(name):
                 orphan = hash(os.path.normpath(entry.path)) not in old_named
             else:
                 continue
-            if orphan:
+            if orphan and entry.is_file(follow_symlinks=False):
                 found["orphan_thumbnails"].add(path=entry.path)
                 if remove is not None and remove(entry.name):
                     found["orphan_thumbnails"].fixed += 1
+
+
+def thumbnail_ids(thumbnails_dir: Path | None) -> IdSet:
+    """The ids whose ``<id>.webp`` has an entry (of any kind, as ``lexists`` sees it) in the thumbnails folder.
+
+    Only names as the server writes them count (ASCII digits, no leading zero); ``scan_images`` reads a
+    ``thumbnail_path``'s name by the same rule and stats any other.
+    """
+    ids = IdSet()
+    if thumbnails_dir is None:
+        return ids
+    try:
+        entries = os.scandir(thumbnails_dir)
+    except OSError:
+        return ids
+    with entries:
+        ids.add_all([int(digits) for name in map(_NAME, entries) if name[-5:] == ".webp" and (digits := name[:-5])
+                     .isdigit() and digits.isascii() and (digits[0] != "0" or digits == "0")])  # fmt: skip
+    return ids
 
 
 def is_image_name(name: str) -> bool:

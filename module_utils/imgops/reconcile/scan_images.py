@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Select, Table, func, select
 from ..server_paths import scrape_folder_name, training_dataset_folder_name
 from .findings import Finding, IdSet
 from .paths import OLD_IMGOPS_THUMBNAIL, Bases
-from .scan_files import Walk
+from .scan_files import Walk, thumbnail_ids
 
 BATCH = 5000
 _RAW_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("postgresql", "psycopg2")}
@@ -40,6 +40,28 @@ class ImageScan:
     old_thumbnails_named: set[int] = field(default_factory=set)
     """Hashes of the normalised old imgops thumbnail paths (``legacy-<sha>.jpg``) rows name; few, and fewer
     once ``imgops thumbnails`` has pointed their rows at the server's thumbnails."""
+
+
+@dataclass(frozen=True)
+class Thumbnails:
+    """The server's thumbnails listed before the rows are read, so a ``thumbnail_path`` naming one needs no stat."""
+
+    folders: frozenset[str]
+    """How a ``thumbnail_path`` names the thumbnails folder: relative to ``outputs_dir`` and absolute."""
+    ids: IdSet
+    """Ids whose ``<id>.webp`` is there."""
+
+    @classmethod
+    def list(cls, thumbnails_dir: Path | None, outputs_dir: Path | None) -> Thumbnails:
+        if thumbnails_dir is None:
+            return cls(frozenset(), IdSet())
+        folder = os.path.normpath(thumbnails_dir)
+        folders = {folder}
+        if outputs_dir is not None:
+            relative = os.path.relpath(folder, os.path.normpath(outputs_dir))
+            if relative != os.curdir and not relative.startswith(os.pardir):
+                folders.add(relative)
+        return cls(frozenset(folders), thumbnail_ids(thumbnails_dir))
 
 
 def max_id(connection: Connection, table: Table) -> int:
@@ -101,10 +123,12 @@ def scan_images(
     bases: Bases,
     purged_folders: dict[str, str],
     walk: Walk,
+    thumbnails: Thumbnails,
     found: dict[str, Finding],
 ) -> ImageScan:
     """Stream every images row: a missing file, a thumbnail path naming nothing, a file in a purged folder."""
     scan = ImageScan(present=IdSet(max_id(connection, images)))
+    thumbnail_folders, thumbnails = thumbnails.folders, thumbnails.ids
     missing, purged = found["missing_image_files"], found["images_in_purged_folders"]
     dangling = found["dangling_thumbnail_paths"]
     purged_prefixes = tuple(folder.rstrip(os.sep) + os.sep for folder in purged_folders)
@@ -139,6 +163,16 @@ def scan_images(
                     if folder is not None:
                         purged.add(id=image_id, file_path=file_path or "", folder=folder)
             if thumbnail_path:
+                folder, _, name = thumbnail_path.rpartition("/")
+                if (
+                    folder in thumbnail_folders
+                    and name[-5:] == ".webp"
+                    and (digits := name[:-5]).isdigit()
+                    and digits.isascii()
+                    and digits[0] != "0"
+                    and int(digits) in thumbnails
+                ):
+                    continue  # the server's own thumbnail, listed: it exists (the rule of thumbnail_ids)
                 candidates = bases.candidates(thumbnail_path)
                 if "legacy-" in thumbnail_path:
                     scan.old_thumbnails_named.update(
