@@ -7,7 +7,7 @@ from array import array
 from pathlib import Path
 
 from imgops.reconcile.findings import FileIndex, IdSet, batches
-from imgops.reconcile.scan_files import is_image_name, walk_roots
+from imgops.reconcile.scan_files import Thumbnails, is_image_name, walk_roots
 
 
 def test_an_id_set_grows_past_its_bound_and_lists_its_ids_in_order() -> None:
@@ -60,3 +60,29 @@ def test_the_walk_lists_image_files_once_and_never_into_a_symlinked_or_skipped_f
     )
     assert walk.listed(str(outputs / "a" / "gone.png")) and not walk.listed(str(outputs / "linked" / "4.png"))
     assert not walk.listed(str(outputs / "a" / "gone.txt")) and not walk.listed(str(outputs / "thumbnails" / "3.webp"))
+
+
+def test_the_thumbnails_listing_reads_the_servers_names_and_tells_when_an_orphan_may_be_there(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    thumbnails = outputs / "thumbnails"
+    thumbnails.mkdir(parents=True)
+    for name in ("1.webp", "20.webp", "notes.txt", "x.webp"):
+        (thumbnails / name).write_bytes(b"t")
+    (thumbnails / "3.webp").mkdir()  # lexists sees a folder too
+    listed = Thumbnails.list(thumbnails, outputs)
+    assert listed.folders == {str(thumbnails), "thumbnails"} and list(listed.ids) == [1, 3, 20]
+    present = IdSet()
+    present.add_all([1, 3, 20, 21])
+    assert not listed.may_hold_orphans(present, None)
+    gone = IdSet()
+    gone.add(20)
+    assert listed.may_hold_orphans(present, gone)  # 20.webp goes with its row
+    present_without_3 = IdSet()
+    present_without_3.add_all([1, 20])
+    assert listed.may_hold_orphans(present_without_3, None)
+    for other in ("007.webp", "legacy-" + "a" * 64 + ".jpg"):
+        (thumbnails / other).write_bytes(b"t")
+        assert Thumbnails.list(thumbnails, outputs).may_hold_orphans(present, None), other
+        (thumbnails / other).unlink()
+    assert Thumbnails.list(thumbnails, tmp_path / "elsewhere").folders == {str(thumbnails)}
+    assert Thumbnails.list(tmp_path / "none", outputs).ids.isdisjoint(present)

@@ -92,6 +92,15 @@ class IdSet:
     def __bool__(self) -> bool:
         return any(self._bits)
 
+    def _number(self) -> int:
+        return int.from_bytes(self._bits, "little")
+
+    def issubset(self, other: IdSet) -> bool:
+        return self._number() & ~other._number() == 0
+
+    def isdisjoint(self, other: IdSet) -> bool:
+        return self._number() & other._number() == 0
+
 
 class FileIndex:
     """Where a path hash sits in the walk's list of files: linear probing over a table of positions.

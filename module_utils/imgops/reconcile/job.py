@@ -23,8 +23,8 @@ from ..result import JobResult
 from . import fix as repair
 from .findings import KINDS, Finding, IdSet, new_findings
 from .paths import Bases
-from .scan_files import orphan_thumbnails, unreferenced_files, walk_roots
-from .scan_images import ImageScan, Thumbnails, purged_folders, scan_images
+from .scan_files import Thumbnails, orphan_thumbnails, unreferenced_files, walk_roots
+from .scan_images import ImageScan, purged_folders, scan_images
 from .scan_links import LinkScan, album_ids, scan_links, scan_queue
 
 
@@ -77,7 +77,7 @@ def run_reconcile(config: Config, fix: bool = False, dry_run: bool = False) -> J
         if fix:
             _fix_rows(engine, tables, bases, scan, links, gone, found, result, clear_paths=files_here)
         refusals: list[str] = []
-        if paths.thumbnails_dir is not None:
+        if paths.thumbnails_dir is not None and thumbnails.may_hold_orphans(scan.present, gone):
             remover = repair.thumbnail_remover(paths.thumbnails_dir, dry_run, refusals) if files_here else None
             orphan_thumbnails(paths.thumbnails_dir, scan.present, gone, scan.old_thumbnails_named, found, remover)
             if found["orphan_thumbnails"].fixed:

@@ -59,23 +59,53 @@ def orphan_thumbnails(
                     found["orphan_thumbnails"].fixed += 1
 
 
-def thumbnail_ids(thumbnails_dir: Path | None) -> IdSet:
-    """The ids whose ``<id>.webp`` has an entry (of any kind, as ``lexists`` sees it) in the thumbnails folder.
+@dataclass(frozen=True)
+class Thumbnails:
+    """The thumbnails folder listed before the rows are read: a ``thumbnail_path`` naming the server's
+    ``<id>.webp`` needs no stat, and a folder with nothing an orphan could be is not listed again."""
 
-    Only names as the server writes them count (ASCII digits, no leading zero); ``scan_images`` reads a
-    ``thumbnail_path``'s name by the same rule and stats any other.
-    """
-    ids = IdSet()
-    if thumbnails_dir is None:
-        return ids
-    try:
-        entries = os.scandir(thumbnails_dir)
-    except OSError:
-        return ids
-    with entries:
-        ids.add_all([int(digits) for name in map(_NAME, entries) if name[-5:] == ".webp" and (digits := name[:-5])
-                     .isdigit() and digits.isascii() and (digits[0] != "0" or digits == "0")])  # fmt: skip
-    return ids
+    folders: frozenset[str]
+    """How a ``thumbnail_path`` names the thumbnails folder: relative to ``outputs_dir``, and absolute."""
+    ids: IdSet
+    """Ids whose ``<id>.webp`` has an entry (of any kind, as ``lexists`` sees it)."""
+    others: bool = False
+    """Whether any other name an orphan may have is there (a number with a leading zero, ``legacy-...``)."""
+
+    @classmethod
+    def list(cls, thumbnails_dir: Path | None, outputs_dir: Path | None) -> Thumbnails:
+        """Only names as the server writes them count (ASCII digits, no leading zero); ``scan_images`` reads
+        a ``thumbnail_path``'s name by the same rule and stats any other."""
+        if thumbnails_dir is None:
+            return cls(frozenset(), IdSet())
+        folder = os.path.normpath(thumbnails_dir)
+        folders = {folder}
+        if outputs_dir is not None:
+            relative = os.path.relpath(folder, os.path.normpath(outputs_dir))
+            if relative != os.curdir and not relative.startswith(os.pardir + os.sep) and relative != os.pardir:
+                folders.add(relative)
+        ids, others, numbers = IdSet(), False, []
+        try:
+            entries = os.scandir(thumbnails_dir)
+        except OSError:
+            return cls(frozenset(folders), ids)
+        with entries:
+            for name in map(_NAME, entries):
+                if name[-5:] == ".webp" and (digits := name[:-5]).isdigit() and digits.isascii():
+                    if digits[0] != "0" or digits == "0":
+                        numbers.append(int(digits))
+                        if len(numbers) == CHUNK:
+                            ids.add_all(numbers)
+                            numbers = []
+                        continue
+                    others = True
+                elif name.startswith("legacy-"):
+                    others = True
+        ids.add_all(numbers)
+        return cls(frozenset(folders), ids, others)
+
+    def may_hold_orphans(self, present: IdSet, gone: IdSet | None) -> bool:
+        """Whether any entry listed may be an orphan: an id not present or being deleted, or another name."""
+        return self.others or not self.ids.issubset(present) or (gone is not None and not self.ids.isdisjoint(gone))
 
 
 def is_image_name(name: str) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Select, Table, func, select
 from ..server_paths import scrape_folder_name, training_dataset_folder_name
 from .findings import Finding, IdSet
 from .paths import OLD_IMGOPS_THUMBNAIL, Bases
-from .scan_files import Walk, thumbnail_ids
+from .scan_files import Thumbnails, Walk
 
 BATCH = 5000
 _RAW_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("postgresql", "psycopg2")}
@@ -40,28 +40,6 @@ class ImageScan:
     old_thumbnails_named: set[int] = field(default_factory=set)
     """Hashes of the normalised old imgops thumbnail paths (``legacy-<sha>.jpg``) rows name; few, and fewer
     once ``imgops thumbnails`` has pointed their rows at the server's thumbnails."""
-
-
-@dataclass(frozen=True)
-class Thumbnails:
-    """The server's thumbnails listed before the rows are read, so a ``thumbnail_path`` naming one needs no stat."""
-
-    folders: frozenset[str]
-    """How a ``thumbnail_path`` names the thumbnails folder: relative to ``outputs_dir`` and absolute."""
-    ids: IdSet
-    """Ids whose ``<id>.webp`` is there."""
-
-    @classmethod
-    def list(cls, thumbnails_dir: Path | None, outputs_dir: Path | None) -> Thumbnails:
-        if thumbnails_dir is None:
-            return cls(frozenset(), IdSet())
-        folder = os.path.normpath(thumbnails_dir)
-        folders = {folder}
-        if outputs_dir is not None:
-            relative = os.path.relpath(folder, os.path.normpath(outputs_dir))
-            if relative != os.curdir and not relative.startswith(os.pardir):
-                folders.add(relative)
-        return cls(frozenset(folders), thumbnail_ids(thumbnails_dir))
 
 
 def max_id(connection: Connection, table: Table) -> int:
@@ -172,7 +150,7 @@ def scan_images(
                     and digits[0] != "0"
                     and int(digits) in thumbnails
                 ):
-                    continue  # the server's own thumbnail, listed: it exists (the rule of thumbnail_ids)
+                    continue  # the server's own thumbnail, listed: it exists (the rule of Thumbnails.list)
                 candidates = bases.candidates(thumbnail_path)
                 if "legacy-" in thumbnail_path:
                     scan.old_thumbnails_named.update(
