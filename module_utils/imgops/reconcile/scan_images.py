@@ -22,7 +22,7 @@ from .findings import Finding, IdSet
 from .paths import OLD_IMGOPS_THUMBNAIL, Bases
 from .scan_files import Thumbnails, Walk
 
-BATCH = 5000
+BATCH = 2000
 _RAW_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("postgresql", "psycopg2")}
 _cursor_numbers = count()
 
