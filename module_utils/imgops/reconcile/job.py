@@ -1,4 +1,5 @@
-"""The ``reconcile`` job: scan images -> delete missing ones (opt-in) -> links -> thumbnails -> queue -> files.
+"""The ``reconcile`` job: walk the roots, list the thumbnails -> scan images -> delete missing ones (opt-in)
+-> links -> queue -> orphan thumbnails -> unreferenced files.
 
 Read-only unless ``fix``; with ``fix`` it removes orphan thumbnail files, dangling ``album_images``
 and ``labels`` rows and ``thumbnail_path`` values naming nothing, and, only with
