@@ -8,8 +8,7 @@ batches are counted and nothing is written.
 from __future__ import annotations
 
 import os
-from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import Engine, Table, delete, exists, or_, select, update
@@ -17,18 +16,18 @@ from sqlalchemy import Engine, Table, delete, exists, or_, select, update
 from ..db import transaction, utcnow
 from ..errors import SafetyError
 from ..fs import confine, remove_confined
+from .findings import batches
 from .paths import Bases, image_file
 
 BATCH = 500
 
 
-def _batches(ids: array) -> Iterator[list[int]]:
-    for start in range(0, len(ids), BATCH):
-        yield list(ids[start : start + BATCH])
+def _batches(ids: Iterable[int]) -> Iterable[list[int]]:
+    return batches(ids, BATCH)
 
 
 def delete_missing_images(
-    engine: Engine, images: Table, album_images: Table, labels: Table, bases: Bases, ids: array, dry_run: bool
+    engine: Engine, images: Table, album_images: Table, labels: Table, bases: Bases, ids: Iterable[int], dry_run: bool
 ) -> dict[str, int]:
     """Delete images rows whose file is still missing, with their album links and labels (as the server's
     ORM delete cascades them; SQLite enforces the foreign keys imgops' engine turns on)."""
@@ -49,7 +48,7 @@ def delete_missing_images(
 
 
 def delete_dangling_album_images(
-    engine: Engine, album_images: Table, images: Table, albums: Table, ids: array, dry_run: bool
+    engine: Engine, album_images: Table, images: Table, albums: Table, ids: Iterable[int], dry_run: bool
 ) -> int:
     dangling = or_(
         ~exists().where(images.c.id == album_images.c.image_id),
@@ -58,11 +57,11 @@ def delete_dangling_album_images(
     return _delete_where(engine, album_images, ids, dangling, dry_run)
 
 
-def delete_dangling_labels(engine: Engine, labels: Table, images: Table, ids: array, dry_run: bool) -> int:
+def delete_dangling_labels(engine: Engine, labels: Table, images: Table, ids: Iterable[int], dry_run: bool) -> int:
     return _delete_where(engine, labels, ids, ~exists().where(images.c.id == labels.c.image_id), dry_run)
 
 
-def _delete_where(engine: Engine, table: Table, ids: array, still: object, dry_run: bool) -> int:
+def _delete_where(engine: Engine, table: Table, ids: Iterable[int], still: object, dry_run: bool) -> int:
     removed = 0
     for batch in _batches(ids):
         with transaction(engine, dry_run=dry_run) as session:
@@ -70,7 +69,7 @@ def _delete_where(engine: Engine, table: Table, ids: array, still: object, dry_r
     return removed
 
 
-def clear_thumbnail_paths(engine: Engine, images: Table, bases: Bases, ids: array, dry_run: bool) -> int:
+def clear_thumbnail_paths(engine: Engine, images: Table, bases: Bases, ids: Iterable[int], dry_run: bool) -> int:
     """Set ``thumbnail_path`` to NULL where it still names no file (the server sets it again when it renders)."""
     cleared = 0
     for batch in _batches(ids):

@@ -1,4 +1,5 @@
-"""The ``reconcile`` job: scan images -> delete missing ones (opt-in) -> links -> thumbnails -> queue -> files.
+"""The ``reconcile`` job: walk the roots, list the thumbnails -> scan images -> delete missing ones (opt-in)
+-> links -> queue -> orphan thumbnails -> unreferenced files.
 
 Read-only unless ``fix``; with ``fix`` it removes orphan thumbnail files, dangling ``album_images``
 and ``labels`` rows and ``thumbnail_path`` values naming nothing, and, only with
@@ -8,7 +9,6 @@ unreferenced files and imgops' queue rows for vanished images are reported, neve
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, Table, inspect
@@ -24,7 +24,7 @@ from ..result import JobResult
 from . import fix as repair
 from .findings import KINDS, Finding, IdSet, new_findings
 from .paths import Bases
-from .scan_files import orphan_thumbnails, unreferenced_files, walk_roots
+from .scan_files import Thumbnails, orphan_thumbnails, unreferenced_files, walk_roots
 from .scan_images import ImageScan, purged_folders, scan_images
 from .scan_links import LinkScan, album_ids, scan_links, scan_queue
 
@@ -57,17 +57,16 @@ def run_reconcile(config: Config, fix: bool = False, dry_run: bool = False) -> J
         with engine.connect() as connection:
             purged = purged_folders(connection, schema.table("scrape_jobs"), schema.table("training_runs"),
                                     paths.scraped_dir, paths.training_dataset_dir)  # fmt: skip
-            scan = scan_images(connection, tables.images, bases, purged, walk, found)
+            thumbnails = Thumbnails.list(paths.thumbnails_dir, paths.outputs_dir)
+            scan = scan_images(connection, tables.images, bases, purged, walk, thumbnails, found)
             albums_present = album_ids(connection, tables.albums)
         gone = None
         files_here = fix and _files_here(config, result)
-        delete_images = delete_images and files_here and _may_delete_images(scan, result)
+        delete_images = delete_images and files_here and _may_delete_images(scan, found, result)
         if delete_images:
-            gone = IdSet(max(scan.missing_ids, default=0))
-            for image_id in scan.missing_ids:
-                gone.add(image_id)
+            gone = scan.missing
             counts = repair.delete_missing_images(engine, tables.images, tables.album_images, tables.labels, bases,
-                                                  scan.missing_ids, dry_run)  # fmt: skip
+                                                  gone, dry_run)  # fmt: skip
             found["missing_image_files"].fixed = counts["images"]
             if found["missing_image_files"].fixed:
                 result.act("delete_missing_images", "images", count=found["missing_image_files"].fixed,
@@ -79,15 +78,15 @@ def run_reconcile(config: Config, fix: bool = False, dry_run: bool = False) -> J
         if fix:
             _fix_rows(engine, tables, bases, scan, links, gone, found, result, clear_paths=files_here)
         refusals: list[str] = []
-        if paths.thumbnails_dir is not None:
+        if paths.thumbnails_dir is not None and thumbnails.may_hold_orphans(scan.present, gone):
             remover = repair.thumbnail_remover(paths.thumbnails_dir, dry_run, refusals) if files_here else None
-            orphan_thumbnails(paths.thumbnails_dir, scan.present, gone, scan.thumbnail_paths, found, remover)
+            orphan_thumbnails(paths.thumbnails_dir, scan.present, gone, scan.old_thumbnails_named, found, remover)
             if found["orphan_thumbnails"].fixed:
                 result.act("remove_orphan_thumbnails", str(paths.thumbnails_dir),
                            count=found["orphan_thumbnails"].fixed)  # fmt: skip
         for message in refusals:
             result.notice(message)
-        unreferenced_files(walk, scan.referenced, found)
+        unreferenced_files(walk, found)
         result.metrics["imgops_reconcile"] = _metrics(found)
     result.summary = {
         "generation": schema.generation,
@@ -127,9 +126,7 @@ def _fix_rows(
         result.act("delete_dangling_labels", "labels", count=labelled.fixed)
     if not clear_paths:
         return
-    ids = scan.dangling_thumbnail_ids
-    if gone is not None:
-        ids = array("q", (image_id for image_id in ids if image_id not in gone))
+    ids = scan.dangling_thumbnails if gone is None else (i for i in scan.dangling_thumbnails if i not in gone)
     named.fixed = repair.clear_thumbnail_paths(engine, tables.images, bases, ids, dry_run)
     if named.fixed:
         result.act("clear_thumbnail_paths", "images", count=named.fixed)
@@ -147,9 +144,9 @@ def _files_here(config: Config, result: JobResult) -> bool:
     return False
 
 
-def _may_delete_images(scan: ImageScan, result: JobResult) -> bool:
+def _may_delete_images(scan: ImageScan, found: dict[str, Finding], result: JobResult) -> bool:
     """Refuse to delete images rows when every file looks missing: a storage not mounted, not lost files."""
-    if scan.missing_ids and len(scan.missing_ids) == scan.rows:
+    if scan.rows and found["missing_image_files"].count == scan.rows:
         result.notice(
             f"all {scan.rows} images rows name missing files: the storage looks unmounted, none is deleted",
             key="reconcile.delete_missing_images",

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"})
-SERVER_THUMBNAIL = re.compile(r"([0-9]+)\.webp")
-"""The server's thumbnail name, ``<image id>.webp``."""
 OLD_IMGOPS_THUMBNAIL = re.compile(r"legacy-[0-9a-f]{64}\.jpg")
 """The thumbnails imgops wrote before it wrote the server's (``legacy-<sha256>.jpg``), never served."""
 

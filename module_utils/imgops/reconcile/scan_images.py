@@ -1,57 +1,79 @@
 """Stage 1: stream the images rows once; their files, their thumbnail paths, the folders they lie in.
 
-Rows are read through a server-side cursor in batches, never all at once. What later stages need is
-kept compact: the ids present (a bitmap) and the paths and inodes rows reference (hashes).
+Rows are read through a server-side cursor in batches, never all at once, and nothing is kept per
+row but bits: the ids present, missing and naming no thumbnail (bitmaps), and, per file the walk
+listed, whether a row names it. A normal absolute ``file_path`` (the usual one) takes a fast path:
+one hash, one probe into the walk's index, and a ``stat`` only when its folder was not listed.
 """
 
 from __future__ import annotations
 
 import os
-from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import count
+from operator import itemgetter
 from pathlib import Path
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Select, Table, func, select
 
 from ..server_paths import scrape_folder_name, training_dataset_folder_name
-from .findings import Finding, HashSet, IdSet
-from .paths import Bases, image_file
-from .scan_files import Walk
+from .findings import Finding, IdSet
+from .paths import OLD_IMGOPS_THUMBNAIL, Bases
+from .scan_files import Thumbnails, Walk
 
 BATCH = 2000
+_RAW_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg"), ("postgresql", "psycopg2")}
+_cursor_numbers = count()
 
 
 @dataclass
 class ImageScan:
-    """What the images rows say, kept for the stages after this one."""
+    """What the images rows say, kept for the stages after this one (bits per id, never a row)."""
 
     present: IdSet
     rows: int = 0
-    referenced: HashSet = field(default_factory=HashSet)
-    """Normalised paths of every file a row names."""
-    thumbnail_paths: HashSet = field(default_factory=HashSet)
-    """Normalised paths every ``thumbnail_path`` names."""
-    missing_ids: array = field(default_factory=lambda: array("q"))
-    dangling_thumbnail_ids: array = field(default_factory=lambda: array("q"))
+    missing: IdSet = field(default_factory=IdSet)
+    """Ids of rows whose file is missing."""
+    dangling_thumbnails: IdSet = field(default_factory=IdSet)
+    """Ids of rows whose ``thumbnail_path`` names no file."""
+    old_thumbnails_named: set[int] = field(default_factory=set)
+    """Hashes of the normalised old imgops thumbnail paths (``legacy-<sha>.jpg``) rows name; few, and fewer
+    once ``imgops thumbnails`` has pointed their rows at the server's thumbnails."""
 
 
 def max_id(connection: Connection, table: Table) -> int:
     return int(connection.execute(select(func.max(table.c.id))).scalar() or 0)
 
 
-def stream(connection: Connection, statement: object) -> Iterator[tuple]:
-    """Rows in batches through a server-side cursor (PostgreSQL) or SQLite's own incremental cursor."""
-    result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
-    for partition in result.partitions():
-        yield from partition
+def stream_batches(connection: Connection, statement: Select) -> Iterator[Sequence[tuple]]:
+    """Rows in batches through a server-side cursor (PostgreSQL) or SQLite's own incremental cursor.
+
+    A statement without parameters on SQLite or psycopg is run on the driver's own cursor: its rows are
+    plain tuples, which halves the cost per row of the images scan against SQLAlchemy's result rows.
+    """
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect)
+    if compiled.params or (dialect.name, dialect.driver) not in _RAW_DRIVERS:
+        result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(statement)
+        yield from result.partitions()
+        return
+    driver = connection.connection.dbapi_connection
+    if dialect.name == "sqlite":
+        cursor = driver.cursor()
+    else:  # a named cursor is a server-side one, inside the transaction the connection is in
+        cursor = driver.cursor(name=f"imgops_reconcile_{next(_cursor_numbers)}")
+    try:
+        cursor.execute(str(compiled))
+        while batch := cursor.fetchmany(BATCH):
+            yield batch
+    finally:
+        cursor.close()
 
 
-def _exists(path: str, walk: Walk) -> bool:
-    """A file the walk covers is looked up in it; any other is stat'ed (following symlinks, as the server reads)."""
-    if walk.covers(path):
-        return path in walk.path_set
-    return os.path.exists(path)
+def stream(connection: Connection, statement: Select) -> Iterator[tuple]:
+    for batch in stream_batches(connection, statement):
+        yield from batch
 
 
 def _ancestors(path: str) -> Iterator[str]:
@@ -61,43 +83,82 @@ def _ancestors(path: str) -> Iterator[str]:
         path, parent = parent, os.path.dirname(parent)
 
 
+def _locate(named: str | None, bases: Bases, walk: Walk) -> str | None:
+    """Mark every file ``named`` may mean as named; the first one that exists, or None."""
+    located = None
+    for candidate in bases.candidates(named) if named else ():
+        at = walk.index.find(hash(candidate))
+        if at >= 0:
+            walk.named[at] = 1
+        if located is None and (at >= 0 or (not walk.listed(candidate) and os.path.exists(candidate))):
+            located = candidate
+    return located
+
+
 def scan_images(
     connection: Connection,
     images: Table,
     bases: Bases,
     purged_folders: dict[str, str],
     walk: Walk,
+    thumbnails: Thumbnails,
     found: dict[str, Finding],
 ) -> ImageScan:
     """Stream every images row: a missing file, a thumbnail path naming nothing, a file in a purged folder."""
     scan = ImageScan(present=IdSet(max_id(connection, images)))
+    thumbnail_folders, thumbnails = thumbnails.folders, thumbnails.ids
+    missing, purged = found["missing_image_files"], found["images_in_purged_folders"]
+    dangling = found["dangling_thumbnail_paths"]
+    purged_prefixes = tuple(folder.rstrip(os.sep) + os.sep for folder in purged_folders)
+    hashes, slots, mask, named_files = walk.index.hashes, walk.index.slots, walk.index.mask, walk.named
+    listed, exists = walk.listed, os.path.exists
     statement = select(images.c.id, images.c.filename, images.c.file_path, images.c.thumbnail_path)
-    for image_id, filename, file_path, thumbnail_path in stream(connection, statement):
-        scan.present.add(image_id)
-        scan.rows += 1
-        named = image_file(file_path, filename)
-        located = None
-        for candidate in bases.candidates(named) if named else ():
-            scan.referenced.add(candidate)
-            if located is None and _exists(candidate, walk):
-                located = candidate
-        if located is None:
-            scan.missing_ids.append(image_id)
-            found["missing_image_files"].add(id=image_id, file_path=file_path or "", filename=filename or "")
-        if purged_folders and named:
-            where = located or (bases.candidates(named) or [named])[0]
-            folder = next((purged_folders[a] for a in _ancestors(where) if a in purged_folders), None)
-            if folder is not None:
-                found["images_in_purged_folders"].add(id=image_id, file_path=file_path or "", folder=folder)
-        if thumbnail_path:
-            candidates = bases.candidates(thumbnail_path)
-            for candidate in candidates:
-                scan.thumbnail_paths.add(candidate)
-            if not any(os.path.lexists(candidate) for candidate in candidates):
-                scan.dangling_thumbnail_ids.append(image_id)
-                found["dangling_thumbnail_paths"].add(id=image_id, thumbnail_path=thumbnail_path)
-    scan.referenced.seal()
-    scan.thumbnail_paths.seal()
+    for batch in stream_batches(connection, statement):
+        scan.rows += len(batch)
+        scan.present.add_all(list(map(itemgetter(0), batch)))
+        for image_id, filename, file_path, thumbnail_path in batch:
+            named = file_path or filename
+            if named and named[0] == "/" and "/." not in named and "//" not in named and named[-1] != "/":
+                # normal and absolute (normpath would return it as it is): its only candidate
+                value = hash(named)
+                slot = value & mask
+                while (at := slots[slot]) >= 0 and hashes[at] != value:
+                    slot = (slot + 1) & mask
+                if at >= 0:
+                    named_files[at] = 1
+                    located = named
+                else:
+                    located = named if not listed(named) and exists(named) else None
+            else:
+                located = _locate(named, bases, walk)
+            if located is None:
+                scan.missing.add(image_id)
+                missing.add(id=image_id, file_path=file_path or "", filename=filename or "")
+            if purged_prefixes and named:
+                where = located or (bases.candidates(named) or [named])[0]
+                if where.startswith(purged_prefixes):
+                    folder = next((purged_folders[a] for a in _ancestors(where) if a in purged_folders), None)
+                    if folder is not None:
+                        purged.add(id=image_id, file_path=file_path or "", folder=folder)
+            if thumbnail_path:
+                folder, _, name = thumbnail_path.rpartition("/")
+                if (
+                    folder in thumbnail_folders
+                    and name[-5:] == ".webp"
+                    and (digits := name[:-5]).isdigit()
+                    and digits.isascii()
+                    and digits[0] != "0"
+                    and int(digits) in thumbnails
+                ):
+                    continue  # the server's own thumbnail, listed: it exists (the rule of Thumbnails.list)
+                candidates = bases.candidates(thumbnail_path)
+                if "legacy-" in thumbnail_path:
+                    scan.old_thumbnails_named.update(
+                        hash(c) for c in candidates if OLD_IMGOPS_THUMBNAIL.fullmatch(os.path.basename(c))
+                    )
+                if not any(os.path.lexists(candidate) for candidate in candidates):
+                    scan.dangling_thumbnails.add(image_id)
+                    dangling.add(id=image_id, thumbnail_path=thumbnail_path)
     return scan
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from array import array
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Table, select
@@ -14,8 +13,8 @@ from .scan_images import max_id, stream
 
 @dataclass
 class LinkScan:
-    dangling_album_image_ids: array = field(default_factory=lambda: array("q"))
-    dangling_label_ids: array = field(default_factory=lambda: array("q"))
+    dangling_album_image_ids: IdSet = field(default_factory=IdSet)
+    dangling_label_ids: IdSet = field(default_factory=IdSet)
 
 
 def album_ids(connection: Connection, albums: Table) -> IdSet:
@@ -38,11 +37,11 @@ def scan_links(
     statement = select(album_images.c.id, album_images.c.album_id, album_images.c.image_id)
     for link_id, album_id, image_id in stream(connection, statement):
         if image_id not in images_present or album_id not in albums_present:
-            scan.dangling_album_image_ids.append(link_id)
+            scan.dangling_album_image_ids.add(link_id)
             found["dangling_album_images"].add(id=link_id, album_id=album_id, image_id=image_id)
     for label_id, image_id in stream(connection, select(labels.c.id, labels.c.image_id)):
         if image_id not in images_present:
-            scan.dangling_label_ids.append(label_id)
+            scan.dangling_label_ids.add(label_id)
             found["dangling_labels"].add(id=label_id, image_id=image_id)
     return scan
 
