@@ -126,8 +126,18 @@ def stage_file(source: Path, target: Path, sha256: str, mode: str, dry_run: bool
     """Place ``source`` at ``target`` unless the same content is already there; never overwrite.
 
     The folder is not fsynced here: the caller syncs each folder of a batch once before the
-    batch's rows are committed.
+    batch's rows are committed. A hardlink is first tried directly, the one system call a new file
+    needs: ``link()`` never overwrites, so an existing target is found by its failure; any other
+    failure (no folder yet, another filesystem) takes the general path below.
     """
+    if mode == "hardlink" and not dry_run:
+        try:
+            os.link(source, target, follow_symlinks=False)
+            return StageOutcome("placed", mode)
+        except FileExistsError:
+            return StageOutcome("present") if _same_content(source, target, sha256) else StageOutcome("conflict")
+        except OSError:
+            pass
     if _lexists(target):
         return StageOutcome("present") if _same_content(source, target, sha256) else StageOutcome("conflict")
     if dry_run:
