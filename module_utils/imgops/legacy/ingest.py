@@ -306,12 +306,12 @@ def _record_assets(session: Session, batch: list[Asset], images: ImageIndex, ctx
     return len(rows)
 
 
-def known_assets(session: Session, host: str, sources: list[str]) -> dict[str, tuple[int, int, int, str, str]]:
-    """source path -> (size, mtime_ns, inode, sha256, staged_path) as the last run recorded them."""
+def known_assets(session: Session, host: str, sources: list[str]) -> dict[str, tuple[int, int, int, str]]:
+    """source path -> (size, mtime_ns, inode, staged_path) as the last run recorded them."""
     table = assets_table
     rows = session.execute(
-        select(
-            table.c.source_path, table.c.size, table.c.mtime_ns, table.c.inode, table.c.sha256, table.c.staged_path
-        ).where(table.c.host == host, table.c.source_path.in_(sources))
+        select(table.c.source_path, table.c.size, table.c.mtime_ns, table.c.inode, table.c.staged_path).where(
+            table.c.host == host, table.c.source_path.in_(sources)
+        )
     ).all()
     return {row[0]: tuple(row[1:]) for row in rows}

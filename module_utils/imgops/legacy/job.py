@@ -43,7 +43,7 @@ from .plan import Asset, describe
 from .server_tree import server_destinations
 from .stage import StageOutcome, sha256_file, stage_file, unique_names
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000  # files per transaction: each batch scans images (file_path has no index) and commits once
 HASHING_WORKERS_PER_CORE = 2  # a thread waiting on the disk leaves its core to another
 
 
@@ -189,7 +189,7 @@ def _import_batch(
     for source, text in zip(batch, texts, strict=True):
         record = known.get(text)
         quick_match = record is not None and record[:3] == (source.size, source.mtime_ns, source.inode)
-        if quick_match and os.path.lexists(os.path.join(legacy_root, record[4])):
+        if quick_match and os.path.lexists(os.path.join(legacy_root, record[3])):
             run.counts["unchanged"] += 1
             continue
         asset = describe(source, names()[source.name], run.staged_by_server)
