@@ -22,6 +22,7 @@ CATEGORIES = ("singles", "decks", "zodiac", "lora", "packs")
 
 def shown(path: str | os.PathLike[str]) -> str:
     """A path as text for JSON, YAML and the database, even when its name is not UTF-8."""
+    path = os.fspath(path)
     if isinstance(path, str) and path.isascii():  # the common case, and CPython knows it without a scan
         return path
     return os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -75,6 +75,15 @@ class IngestContext:
         """``path_bases`` as normalised text ending in a separator, for ``path_forms``."""
         return tuple(os.path.join(os.path.normpath(shown(base)), "") for base in self.path_bases)
 
+    @cached_property
+    def root_text(self) -> str:
+        return shown(self.legacy_root)
+
+    @cached_property
+    def server_staging_roots(self) -> tuple[str, ...]:
+        """The server importer's staging root below each base, as text: where its relative paths point."""
+        return tuple(os.path.join(shown(base), shown(SERVER_STAGING_ROOT)) for base in self.path_bases)
+
 
 def _unique_key(table: Table, key: tuple[str, ...]) -> tuple[str, ...]:
     """``key`` where the table has it as a unique constraint (so ON CONFLICT can name it), else ()."""
@@ -128,18 +137,32 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
 
 def path_forms(path: str, prefixes: tuple[str, ...]) -> list[str]:
     """The ways a row can name the file at absolute ``path``: as is, and relative to each base it lies under."""
-    path = os.path.normpath(path)
-    return [path, *(path[len(prefix) :] for prefix in prefixes if path.startswith(prefix))]
+    folder, _, name = path.rpartition("/")
+    if not folder or name in ("", ".", "..") or path.startswith("//"):  # POSIX keeps a leading "//": left whole
+        path = os.path.normpath(path)
+        return [path, *(path[len(prefix) :] for prefix in prefixes if path.startswith(prefix))]
+    return [form + name for form in _folder_forms(folder, prefixes)]
+
+
+@lru_cache(maxsize=1024)
+def _folder_forms(folder: str, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """``path_forms`` of a folder, each ending in a separator (or empty): its files' forms are these and their name.
+
+    Computed once per folder rather than per file: a file name holds no separator, so normalising
+    ``folder/name`` and stripping a base (which ends in a separator) never reach into the name.
+    """
+    folder = os.path.join(os.path.normpath(folder), "")
+    return (folder, *(folder[len(prefix) :] for prefix in prefixes if folder.startswith(prefix)))
 
 
 def _known_paths(asset: Asset, ctx: IngestContext) -> list[str]:
     """Every form of every path this file can be known by: its source, imgops' staged file, the server's."""
-    root = shown(ctx.legacy_root)
+    root = ctx.root_text
     paths = [asset.source_text, os.path.join(root, shown(asset.staged_path))]
     if asset.server_destination is not None:
         destination = shown(asset.server_destination)
         paths.append(os.path.join(root, destination))
-        paths.extend(os.path.join(shown(base), shown(SERVER_STAGING_ROOT), destination) for base in ctx.path_bases)
+        paths.extend(os.path.join(staging, destination) for staging in ctx.server_staging_roots)
     return list(dict.fromkeys(form for path in paths for form in path_forms(path, ctx.base_prefixes)))
 
 
