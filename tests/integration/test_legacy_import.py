@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from pathlib import Path
 
 import yaml
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, func, insert, select, text, update
 
 from imgops.config import load_config
 from imgops.contracts import problems
@@ -200,4 +201,46 @@ def test_two_hosts_racing_on_one_database_make_no_duplicate_images(demo_platform
         assert len(names) == len(set(names)) == 13
         links = connection.execute(select(AlbumImage.album_id, AlbumImage.image_id)).all()
         assert len(links) == len(set(links)) == 49
+    engine.dispose()
+
+
+WRITTEN_TABLES = ("images", "album_images", "labels", "imgops_queue", "imgops_assets")
+
+
+def _stored(connection, table: Table, columns: list[Column], order: str) -> list[tuple]:
+    """Each value as the database holds it: SQLite's storage class and text, PostgreSQL's text form."""
+    sqlite = connection.dialect.name == "sqlite"
+    shown = [f"typeof({c.name}), CAST({c.name} AS TEXT)" if sqlite else f"{c.name}::text" for c in columns]
+    return connection.execute(text(f"SELECT {', '.join(shown)} FROM {table.name} ORDER BY {order}")).all()
+
+
+def test_rows_are_stored_exactly_as_sqlalchemy_core_stores_their_values(demo_platform: DemoPlatform) -> None:
+    """The bulk inserts bind through the driver: every stored value (datetimes, booleans, floats) must be
+    what a Core insert of the same value stores (SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff`` text, SERVER_FACTS 0.3)."""
+    config = load_config(demo_platform.imgops_config)
+    assert run_legacy_import(config).summary["ingested"] == 48
+    engine = create_engine(config.database_url)
+    tables = MetaData()
+    tables.reflect(engine, only=WRITTEN_TABLES)
+    with engine.begin() as connection:
+        for name in WRITTEN_TABLES:
+            table = tables.tables[name]
+            columns = [column for column in table.columns if column.name != "id"]
+            rows = [row._asdict() for row in connection.execute(select(*columns).order_by(table.c.id))]
+            assert rows, name
+            reference = Table(f"reference_{name}", MetaData(), *(Column(c.name, c.type) for c in columns),
+                              Column("position", Integer))  # fmt: skip
+            reference.create(connection)
+            connection.execute(insert(reference), [{**row, "position": index} for index, row in enumerate(rows)])
+            assert _stored(connection, table, columns, "id") == _stored(connection, reference, columns, "position")
+            if connection.dialect.name != "sqlite":
+                continue
+            for column in (c for c in columns if c.name.endswith("_at")):
+                values = connection.execute(
+                    select(text(f"DISTINCT typeof({column.name}) || ' ' || {column.name}"))
+                    .select_from(table)
+                    .where(column.is_not(None))
+                ).scalars()
+                for value in values:
+                    assert re.fullmatch(r"text \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", value), (name, value)
     engine.dispose()

@@ -16,6 +16,7 @@ from imgops.db.imgops_tables import assets
 from imgops.fs import place_file
 from imgops.fs.stale import remove_stale_temporaries
 from imgops.legacy.collect import collect
+from imgops.legacy.ingest import path_forms
 from imgops.legacy.manifest import render_manifest, write_manifest
 from imgops.legacy.sidecar import coerce_metadata, name_timestamp, read_sidecar
 from imgops.legacy.stage import sha256_file, slug, stage_file, staged_name, unique_names
@@ -168,3 +169,20 @@ def test_a_fifo_where_a_manifest_was_is_replaced_not_read(tmp_path: Path) -> Non
     written = tmp_path / "legacy" / "decks" / "d" / "manifest.yaml"
     assert written.is_file() and yaml.safe_load(written.read_text(encoding="utf-8"))["count"] == 0
     engine.dispose()
+
+
+_SEGMENTS = st.sampled_from(["", ".", "..", "srv", "outputs", "data", "legacy", "a b", "caf\u00e9", "x.png"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    segments=st.lists(_SEGMENTS, min_size=1, max_size=7),
+    bases=st.lists(st.lists(_SEGMENTS, min_size=1, max_size=3), max_size=3),
+)
+def test_path_forms_shared_per_folder_equal_the_forms_of_the_whole_path(segments, bases) -> None:
+    """The per-folder shortcut gives what normalising the whole path and stripping each base gives."""
+    path = "/" + "/".join(segments)
+    prefixes = tuple(os.path.join(os.path.normpath("/" + "/".join(base)), "") for base in bases)
+    whole = os.path.normpath(path)
+    expected = [whole, *(whole[len(prefix) :] for prefix in prefixes if whole.startswith(prefix))]
+    assert path_forms(path, prefixes) == expected

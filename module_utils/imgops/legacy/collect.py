@@ -22,6 +22,9 @@ CATEGORIES = ("singles", "decks", "zodiac", "lora", "packs")
 
 def shown(path: str | os.PathLike[str]) -> str:
     """A path as text for JSON, YAML and the database, even when its name is not UTF-8."""
+    path = os.fspath(path)
+    if isinstance(path, str) and path.isascii():  # the common case, and CPython knows it without a scan
+        return path
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
@@ -144,7 +147,7 @@ def _classify(
     listing: Listing,
     recurse: list[tuple[Path, str]] | None,
 ) -> None:
-    images: list[tuple[str, os.stat_result]] = []
+    images: list[tuple[str, str, os.stat_result]] = []
     sidecars: dict[str, str] = {}
     for entry in _entries(folder):
         name = entry.name
@@ -164,11 +167,10 @@ def _classify(
         if reason:
             listing.skipped.append((Path(entry.path), reason))
             continue
-        images.append((name, st))
+        images.append((name, stem, st))
     text = os.fspath(folder)
     stems = set()
-    for name, st in images:
-        stem = os.path.splitext(name)[0]
+    for name, stem, st in images:
         stems.add(stem)
         sidecar = sidecars.get(stem)
         listing.files.append(

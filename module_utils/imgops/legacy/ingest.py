@@ -15,18 +15,18 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import Insert, Table, UniqueConstraint, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, UniqueConstraint, func, select, text, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..db.imgops_tables import assets as assets_table
 from ..db.imgops_tables import queue as queue_table
 from ..db.server_schema import ServerSchema
+from .bulk import insert_many
 from .collect import shown
 from .plan import Asset
 
@@ -35,6 +35,14 @@ _OWN_FILENAME = re.compile(r"^legacy-[0-9a-f]{64}\.[a-z]+$")  # imgops' content-
 SERVER_STAGING_ROOT = PurePosixPath("data", "legacy")  # the server importer's default --staging-root
 FILLABLE = ("prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width", "height", "lora_config",
             "created_at")  # fmt: skip
+# SQLite's default limit of bound values per statement is 32,766; ``file_path`` has no index,
+# so each statement of the look-up is a scan of ``images``: as few as the limit allows.
+MAX_IN_VALUES = 30_000
+LINK_COLUMNS = ("album_id", "image_id", "sort_order", "added_by", "created_at")
+LABEL_COLUMNS = ("image_id", "label_text", "confidence", "label_type", "created_by", "created_at")
+QUEUE_COLUMNS = ("kind", "dedupe_key", "status", "attempts", "max_attempts", "payload", "created_at", "updated_at")
+ASSET_COLUMNS = ("host", "source_path", "sha256", "size", "mtime_ns", "inode", "image_id", "staged_path",
+                 "staged_folder", "entry", "manifested", "created_at", "updated_at")  # fmt: skip
 INGEST_LOCK_KEY = 0x696D676F7073_4C  # "imgops" + "L": serialises legacy ingest batches across hosts
 
 
@@ -67,19 +75,20 @@ class IngestContext:
         """``path_bases`` as normalised text ending in a separator, for ``path_forms``."""
         return tuple(os.path.join(os.path.normpath(shown(base)), "") for base in self.path_bases)
 
+    @cached_property
+    def root_text(self) -> str:
+        return shown(self.legacy_root)
 
-def upsert(session: Session, table: Table):
-    """An INSERT that can take ON CONFLICT clauses on either backend."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    @cached_property
+    def server_staging_roots(self) -> tuple[str, ...]:
+        """The server importer's staging root below each base, as text: where its relative paths point."""
+        return tuple(os.path.join(shown(base), shown(SERVER_STAGING_ROOT)) for base in self.path_bases)
 
 
-def _insert_unless_present(session: Session, table: Table, key: tuple[str, ...]) -> Insert:
-    """An INSERT that skips rows whose ``key`` exists, where the table has that key as a unique constraint."""
+def _unique_key(table: Table, key: tuple[str, ...]) -> tuple[str, ...]:
+    """``key`` where the table has it as a unique constraint (so ON CONFLICT can name it), else ()."""
     keys = {tuple(column.name for column in c.columns) for c in table.constraints if isinstance(c, UniqueConstraint)}
-    if key in keys:
-        return upsert(session, table).on_conflict_do_nothing(index_elements=list(key))
-    return table.insert()
+    return key if key in keys else ()
 
 
 def lock_for_ingest(session: Session) -> None:
@@ -128,18 +137,32 @@ def ingest_batch(session: Session, batch: list[Asset], album_ids: dict[str, int]
 
 def path_forms(path: str, prefixes: tuple[str, ...]) -> list[str]:
     """The ways a row can name the file at absolute ``path``: as is, and relative to each base it lies under."""
-    path = os.path.normpath(path)
-    return [path, *(path[len(prefix) :] for prefix in prefixes if path.startswith(prefix))]
+    folder, _, name = path.rpartition("/")
+    if not folder or name in ("", ".", "..") or path.startswith("//"):  # POSIX keeps a leading "//": left whole
+        path = os.path.normpath(path)
+        return [path, *(path[len(prefix) :] for prefix in prefixes if path.startswith(prefix))]
+    return [form + name for form in _folder_forms(folder, prefixes)]
+
+
+@lru_cache(maxsize=1024)
+def _folder_forms(folder: str, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """``path_forms`` of a folder, each ending in a separator (or empty): its files' forms are these and their name.
+
+    Computed once per folder rather than per file: a file name holds no separator, so normalising
+    ``folder/name`` and stripping a base (which ends in a separator) never reach into the name.
+    """
+    folder = os.path.join(os.path.normpath(folder), "")
+    return (folder, *(folder[len(prefix) :] for prefix in prefixes if folder.startswith(prefix)))
 
 
 def _known_paths(asset: Asset, ctx: IngestContext) -> list[str]:
     """Every form of every path this file can be known by: its source, imgops' staged file, the server's."""
-    root = shown(ctx.legacy_root)
+    root = ctx.root_text
     paths = [asset.source_text, os.path.join(root, shown(asset.staged_path))]
     if asset.server_destination is not None:
         destination = shown(asset.server_destination)
         paths.append(os.path.join(root, destination))
-        paths.extend(os.path.join(shown(base), shown(SERVER_STAGING_ROOT), destination) for base in ctx.path_bases)
+        paths.extend(os.path.join(staging, destination) for staging in ctx.server_staging_roots)
     return list(dict.fromkeys(form for path in paths for form in path_forms(path, ctx.base_prefixes)))
 
 
@@ -158,10 +181,13 @@ def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now
     forms = {id(asset): _known_paths(asset, ctx) for asset in batch}
     wanted = sorted({form for paths in forms.values() for form in paths})
     by_path: dict[str, Any] = {}
-    for row in session.execute(select(*columns).where(images.c.file_path.in_(wanted)).order_by(images.c.id)):
-        by_path.setdefault(row.file_path, row)
+    for start in range(0, len(wanted), MAX_IN_VALUES):  # one part unless a batch's files have many path forms
+        part = wanted[start : start + MAX_IN_VALUES]
+        for row in session.execute(select(*columns).where(images.c.file_path.in_(part)).order_by(images.c.id)):
+            by_path.setdefault(row.file_path, row)  # a path is in one part only: its lowest id wins
     found: list[Any] = []
-    rows, queued = [], set()
+    rows: list[tuple] = []
+    queued: set[str] = set()
     for asset in batch:
         match = by_name.get(asset.server_filename or "") or next(
             (by_path[form] for form in forms[id(asset)] if form in by_path), None
@@ -175,8 +201,7 @@ def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now
             continue
         queued.add(asset.filename)
         rows.append(_image_row(asset, ctx, now))
-    if rows:
-        session.execute(upsert(session, images).on_conflict_do_nothing(index_elements=["filename"]), rows)
+    insert_many(session, images, IMAGE_COLUMNS, rows, skip_conflicts_on=("filename",))
     ours = {
         row.filename: (row.id, row.file_path)
         for row in session.execute(select(images.c.filename, images.c.id, images.c.file_path)
@@ -188,15 +213,14 @@ def _ensure_images(session: Session, batch: list[Asset], ctx: IngestContext, now
     ]
 
 
-def _image_row(asset: Asset, ctx: IngestContext, now: datetime) -> dict[str, Any]:
-    return {
-        "filename": asset.filename,
-        "file_path": str(ctx.legacy_root / asset.staged_path),
-        **_metadata_values(asset),
-        "is_nsfw": False,
-        "is_public": asset.album_spec.is_public,
-        "updated_at": now,
-    }
+IMAGE_COLUMNS = ("filename", "file_path", *FILLABLE, "is_nsfw", "is_public", "updated_at")
+
+
+def _image_row(asset: Asset, ctx: IngestContext, now: datetime) -> tuple:
+    """An ``images`` row in ``IMAGE_COLUMNS`` order."""
+    file_path = str(ctx.legacy_root / asset.staged_path)
+    metadata = _metadata_values(asset)
+    return (asset.filename, file_path, *(metadata[name] for name in FILLABLE), False, asset.album_spec.is_public, now)
 
 
 def _metadata_values(asset: Asset) -> dict[str, Any]:
@@ -258,13 +282,10 @@ def _link(
             continue
         existing.add(pair)
         last[pair[0]] = (last.get(pair[0]) or 0) + 1
-        rows.append(
-            {"album_id": pair[0], "image_id": pair[1], "sort_order": last[pair[0]], "added_by": ctx.created_by,
-             "created_at": now}
-        )  # fmt: skip
+        rows.append((pair[0], pair[1], last[pair[0]], ctx.created_by, now))
         outcome.links[asset.album] += 1
-    if rows:
-        session.execute(_insert_unless_present(session, album_images, ("album_id", "image_id")), rows)
+    key = _unique_key(album_images, ("album_id", "image_id"))
+    insert_many(session, album_images, LINK_COLUMNS, rows, skip_conflicts_on=key)
 
 
 def _label(session: Session, batch: list[Asset], images: ImageIndex, ctx: IngestContext, now: datetime) -> int:
@@ -279,13 +300,8 @@ def _label(session: Session, batch: list[Asset], images: ImageIndex, ctx: Ingest
             )
         ).all()
     )
-    rows = [
-        {"image_id": image_id, "label_text": tag, "confidence": 1.0, "label_type": "manual",
-         "created_by": ctx.created_by, "created_at": now}
-        for image_id, tag in sorted(wanted - existing)
-    ]  # fmt: skip
-    if rows:
-        session.execute(labels.insert(), rows)
+    rows = [(image_id, tag, 1.0, "manual", ctx.created_by, now) for image_id, tag in sorted(wanted - existing)]
+    insert_many(session, labels, LABEL_COLUMNS, rows)
     return len(rows)
 
 
@@ -293,50 +309,32 @@ def _queue_thumbnails(session: Session, image_ids: list[int], ctx: IngestContext
     if not image_ids:
         return 0
     rows = [
-        {"kind": "thumbnail", "dedupe_key": f"thumbnail:{image_id}", "status": "pending", "attempts": 0,
-         "max_attempts": ctx.max_attempts, "payload": json.dumps({"image_id": image_id, "host": ctx.host}),
-         "created_at": now, "updated_at": now}
+        ("thumbnail", f"thumbnail:{image_id}", "pending", 0, ctx.max_attempts,
+         json.dumps({"image_id": image_id, "host": ctx.host}), now, now)
         for image_id in image_ids
     ]  # fmt: skip
-    session.execute(upsert(session, queue_table).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+    insert_many(session, queue_table, QUEUE_COLUMNS, rows, skip_conflicts_on=("dedupe_key",))
     return len(rows)
 
 
 def _record_assets(session: Session, batch: list[Asset], images: ImageIndex, ctx: IngestContext, now: datetime) -> int:
     rows = [
-        {
-            "host": ctx.host,
-            "source_path": asset.source_text,
-            "sha256": asset.sha256,
-            "size": asset.source.size,
-            "mtime_ns": asset.source.mtime_ns,
-            "inode": asset.source.inode,
-            "image_id": image_id,
-            "staged_path": str(asset.staged_path),
-            "staged_folder": str(asset.staged_path.parent),
-            "entry": json.dumps(asset.entry(filename), sort_keys=True),
-            "manifested": False,
-            "created_at": now,
-            "updated_at": now,
-        }
+        (ctx.host, asset.source_text, asset.sha256, asset.source.size, asset.source.mtime_ns, asset.source.inode,
+         image_id, str(asset.staged_path), str(asset.staged_path.parent),
+         json.dumps(asset.entry(filename), sort_keys=True), False, now, now)
         for asset, (image_id, _, _, filename) in zip(batch, images, strict=True)
-    ]
-    statement = upsert(session, assets_table)
-    keep = ("created_at", "id", "host", "source_path")
-    statement = statement.on_conflict_do_update(
-        index_elements=["host", "source_path"],
-        set_={c.name: statement.excluded[c.name] for c in assets_table.columns if c.name not in keep},
-    )
-    session.execute(statement, rows)
+    ]  # fmt: skip
+    insert_many(session, assets_table, ASSET_COLUMNS, rows, update_conflicts_on=("host", "source_path"),
+                keep_on_update=("created_at",))  # fmt: skip
     return len(rows)
 
 
-def known_assets(session: Session, host: str, sources: list[str]) -> dict[str, tuple[int, int, int, str, str]]:
-    """source path -> (size, mtime_ns, inode, sha256, staged_path) as the last run recorded them."""
+def known_assets(session: Session, host: str, sources: list[str]) -> dict[str, tuple[int, int, int, str]]:
+    """source path -> (size, mtime_ns, inode, staged_path) as the last run recorded them."""
     table = assets_table
     rows = session.execute(
-        select(
-            table.c.source_path, table.c.size, table.c.mtime_ns, table.c.inode, table.c.sha256, table.c.staged_path
-        ).where(table.c.host == host, table.c.source_path.in_(sources))
+        select(table.c.source_path, table.c.size, table.c.mtime_ns, table.c.inode, table.c.staged_path).where(
+            table.c.host == host, table.c.source_path.in_(sources)
+        )
     ).all()
     return {row[0]: tuple(row[1:]) for row in rows}

@@ -43,7 +43,7 @@ from .plan import Asset, describe
 from .server_tree import server_destinations
 from .stage import StageOutcome, sha256_file, stage_file, unique_names
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000  # files per transaction: each batch scans images (file_path has no index) and commits once
 HASHING_WORKERS_PER_CORE = 2  # a thread waiting on the disk leaves its core to another
 
 
@@ -189,7 +189,7 @@ def _import_batch(
     for source, text in zip(batch, texts, strict=True):
         record = known.get(text)
         quick_match = record is not None and record[:3] == (source.size, source.mtime_ns, source.inode)
-        if quick_match and os.path.lexists(os.path.join(legacy_root, record[4])):
+        if quick_match and os.path.lexists(os.path.join(legacy_root, record[3])):
             run.counts["unchanged"] += 1
             continue
         asset = describe(source, names()[source.name], run.staged_by_server)
@@ -199,7 +199,11 @@ def _import_batch(
         _clean_folder(run, ctx.legacy_root, str(asset.staged_path.parent), dry_run)
         planned.append(asset)
     todo: list[Asset] = []
-    place = partial(_hash_and_stage_all, legacy_root=ctx.legacy_root, mode=mode, dry_run=dry_run)
+    server_folders = _existing_folders(ctx.legacy_root, {a.server_destination.parent for a in planned
+                                                         if a.server_destination is not None})  # fmt: skip
+    place = partial(
+        _hash_and_stage_all, legacy_root=ctx.legacy_root, server_folders=server_folders, mode=mode, dry_run=dry_run
+    )
     placed = [result for part in pool.map(place, _parts(planned, ctx.workers)) for result in part]
     for asset, (problem, outcome) in zip(planned, placed, strict=True):
         if outcome is None:
@@ -249,14 +253,19 @@ def _parts(items: list[Asset], count: int) -> list[list[Asset]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
+def _existing_folders(legacy_root: Path, folders: set[PurePosixPath]) -> frozenset[PurePosixPath]:
+    """Those of ``folders`` (below ``legacy_root``) that exist: a file of the server's can only be in one."""
+    return frozenset(folder for folder in folders if os.path.isdir(legacy_root / folder))
+
+
 def _hash_and_stage_all(
-    assets: list[Asset], legacy_root: Path, mode: str, dry_run: bool
+    assets: list[Asset], legacy_root: Path, server_folders: frozenset[PurePosixPath], mode: str, dry_run: bool
 ) -> list[tuple[str | None, StageOutcome | None]]:
-    return [_hash_and_stage(asset, legacy_root, mode, dry_run) for asset in assets]
+    return [_hash_and_stage(asset, legacy_root, server_folders, mode, dry_run) for asset in assets]
 
 
 def _hash_and_stage(
-    asset: Asset, legacy_root: Path, mode: str, dry_run: bool
+    asset: Asset, legacy_root: Path, server_folders: frozenset[PurePosixPath], mode: str, dry_run: bool
 ) -> tuple[str | None, StageOutcome | None]:
     """Hash one file and place it (a worker thread's part: hashlib and the file calls release the GIL).
 
@@ -266,19 +275,21 @@ def _hash_and_stage(
         asset.sha256 = sha256_file(asset.source.path)
     except OSError as exc:
         return f"unreadable: {exc.strerror}", None
-    if _staged_by_server(asset, legacy_root, asset.source.path):
+    if _staged_by_server(asset, legacy_root, server_folders, asset.source.path):
         asset.staged_path = asset.server_destination  # the server's importer staged it: used where it is
     return None, stage_file(asset.source.path, legacy_root / asset.staged_path, asset.sha256, mode, dry_run)
 
 
-def _staged_by_server(asset: Asset, legacy_root: Path, source: Path) -> bool:
+def _staged_by_server(asset: Asset, legacy_root: Path, server_folders: frozenset[PurePosixPath], source: Path) -> bool:
     """Whether the server's importer staged this file under ``legacy_root`` (and imgops did not stage it itself).
 
     Its stager places a symlink to the absolute source (or a copy with ``--no-symlink``) at its own
     destination; either is the same file, so imgops neither stages it again nor makes a second row.
     """
     destination = asset.server_destination
-    if destination is None or os.path.lexists(legacy_root / asset.staged_path):
+    if destination is None or destination.parent not in server_folders:  # most trees: no server folder at all
+        return False
+    if os.path.lexists(legacy_root / asset.staged_path):
         return False
     target = legacy_root / destination
     try:
