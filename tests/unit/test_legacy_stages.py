@@ -19,7 +19,7 @@ from imgops.legacy.collect import collect
 from imgops.legacy.ingest import path_forms
 from imgops.legacy.manifest import render_manifest, write_manifest
 from imgops.legacy.sidecar import coerce_metadata, name_timestamp, read_sidecar
-from imgops.legacy.stage import sha256_file, slug, stage_file, staged_name, unique_names
+from imgops.legacy.stage import StagedNames, sha256_file, slug, stage_file, staged_name, unique_names
 
 
 def test_sidecar_values_are_coerced_where_safe_and_dropped_otherwise() -> None:
@@ -186,3 +186,17 @@ def test_path_forms_shared_per_folder_equal_the_forms_of_the_whole_path(segments
     whole = os.path.normpath(path)
     expected = [whole, *(whole[len(prefix) :] for prefix in prefixes if whole.startswith(prefix))]
     assert path_forms(path, prefixes) == expected
+
+
+def test_staged_names_answer_from_one_listing_per_folder(tmp_path: Path) -> None:
+    for folder in ("decks/a", "decks/b"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "x.png").write_bytes(b"x")
+    (tmp_path / "decks" / "a" / "dangling.png").symlink_to(tmp_path / "nowhere")  # a name there, as lexists says
+    names = StagedNames(tmp_path, folders_held=1)
+    assert not names.holds("singles/2025-01/x.png")  # no such folder
+    assert names.holds("decks/a/x.png") and names.holds("decks/a/dangling.png") and not names.holds("decks/a/y.png")
+    (tmp_path / "decks" / "a" / "x.png").unlink()  # after the listing: the held one still answers
+    assert names.holds("decks/a/x.png")
+    assert names.holds("decks/b/x.png")  # the one folder held is now decks/b: decks/a is listed again
+    assert not names.holds("decks/a/x.png")

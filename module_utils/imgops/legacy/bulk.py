@@ -43,6 +43,11 @@ def insert_many(
     connection.exec_driver_sql(sql, bound_rows(dialect, table, columns, rows))
 
 
+def parameter_marker(dialect: Dialect) -> str:
+    """A positional parameter in the driver's own SQL: SQLite's ``?``, psycopg's ``%s``."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
 def insert_sql(
     dialect: Dialect,
     table: Table,
@@ -53,7 +58,7 @@ def insert_sql(
 ) -> str:
     """``INSERT INTO t (a, b) VALUES (?, ?) [ON CONFLICT ...]`` in the driver's parameter style."""
     quote = dialect.identifier_preparer.quote
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"  # SQLite's driver, else psycopg's
+    marker = parameter_marker(dialect)
     names = ", ".join(quote(name) for name in columns)
     markers = ", ".join([marker] * len(columns))
     sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) VALUES ({markers})"

@@ -26,7 +26,7 @@ from ..db import utcnow
 from ..db.imgops_tables import assets as assets_table
 from ..db.imgops_tables import queue as queue_table
 from ..db.server_schema import ServerSchema
-from .bulk import insert_many
+from .bulk import insert_many, parameter_marker
 from .collect import shown
 from .plan import Asset
 
@@ -330,11 +330,19 @@ def _record_assets(session: Session, batch: list[Asset], images: ImageIndex, ctx
 
 
 def known_assets(session: Session, host: str, sources: list[str]) -> dict[str, tuple[int, int, int, str]]:
-    """source path -> (size, mtime_ns, inode, staged_path) as the last run recorded them."""
-    table = assets_table
-    rows = session.execute(
-        select(table.c.source_path, table.c.size, table.c.mtime_ns, table.c.inode, table.c.staged_path).where(
-            table.c.host == host, table.c.source_path.in_(sources)
-        )
-    ).all()
-    return {row[0]: tuple(row[1:]) for row in rows}
+    """source path -> (size, mtime_ns, inode, staged_path) as the last run recorded them.
+
+    The driver's own SQL and cursor (imgops' table, plain integer and text columns): a no-op run
+    asks this once per batch, and SQLAlchemy's compiling of a thousand-value ``IN`` and its rows
+    cost more than the query.
+    """
+    if not sources:
+        return {}
+    connection = session.connection()
+    marker = parameter_marker(connection.dialect)
+    sql = (
+        f"SELECT source_path, size, mtime_ns, inode, staged_path FROM {assets_table.name} "
+        f"WHERE host = {marker} AND source_path IN ({', '.join([marker] * len(sources))})"
+    )
+    cursor = connection.exec_driver_sql(sql, (host, *sources))
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in cursor.fetchall()}

@@ -41,7 +41,7 @@ from .ingest import IngestContext, ingest_batch, known_assets, lock_for_ingest
 from .manifest import MANIFEST_NAME, pending_folders, write_manifest
 from .plan import Asset, describe
 from .server_tree import server_destinations
-from .stage import StageOutcome, sha256_file, stage_file, unique_names
+from .stage import StagedNames, StageOutcome, sha256_file, stage_file, unique_names
 
 BATCH_SIZE = 1000  # files per transaction: each batch scans images (file_path has no index) and commits once
 HASHING_WORKERS_PER_CORE = 2  # a thread waiting on the disk leaves its core to another
@@ -60,6 +60,7 @@ class _Run:
     """Counters of one run; bounded by the number of folders and albums, not files."""
 
     result: JobResult
+    staged_names: StagedNames  # the quick check's "is the staged file there"
     counts: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
     staged: Counter = field(default_factory=Counter)
@@ -116,7 +117,7 @@ def run_legacy_import(config: Config, mode: str | None = None, dry_run: bool = F
                 imgops_tables=tables_ready,
                 workers=hashing_workers(),
             )
-            run = _Run(JobResult(job="legacy", dry_run=dry_run))
+            run = _Run(JobResult(job="legacy", dry_run=dry_run), staged_names=StagedNames(legacy_root))
             run.staged_by_server, problem = server_destinations(legacy_root)
             if problem:
                 run.notice(problem)
@@ -185,11 +186,10 @@ def _import_batch(
         texts = [s.text for s in batch]
         known = known_assets(session, ctx.host, texts) if ctx.imgops_tables else {}
     planned: list[Asset] = []
-    legacy_root = os.fspath(ctx.legacy_root)
     for source, text in zip(batch, texts, strict=True):
         record = known.get(text)
         quick_match = record is not None and record[:3] == (source.size, source.mtime_ns, source.inode)
-        if quick_match and os.path.lexists(os.path.join(legacy_root, record[3])):
+        if quick_match and run.staged_names.holds(record[3]):
             run.counts["unchanged"] += 1
             continue
         asset = describe(source, names()[source.name], run.staged_by_server)

@@ -161,3 +161,33 @@ def _same_content(source: Path, target: Path, sha256: str) -> bool:
 
 def _lexists(path: Path) -> bool:
     return os.path.lexists(path)
+
+
+class StagedNames:
+    """Whether a staged path is there, from one listing per staged folder instead of an lstat per file.
+
+    The quick check of a re-run asks it for every unchanged file; files come folder by folder, so a
+    few listings are held at a time (the largest folder bounds the memory, as the collector's does).
+    """
+
+    def __init__(self, legacy_root: Path, folders_held: int = 16) -> None:
+        self._root = os.fspath(legacy_root)
+        self._held: dict[str, frozenset[str]] = {}
+        self._folders_held = folders_held
+
+    def holds(self, staged_path: str) -> bool:
+        folder, _, name = staged_path.rpartition("/")
+        names = self._held.get(folder)
+        if names is None:
+            names = self._list(folder)
+            if len(self._held) >= self._folders_held:
+                del self._held[next(iter(self._held))]  # the folder listed first: the walk has left it
+            self._held[folder] = names
+        return name in names
+
+    def _list(self, folder: str) -> frozenset[str]:
+        try:
+            with os.scandir(os.path.join(self._root, folder)) as entries:
+                return frozenset(entry.name for entry in entries)
+        except OSError:  # missing, not a folder, unreadable: nothing staged there to rely on
+            return frozenset()
