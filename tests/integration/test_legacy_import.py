@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import threading
 from pathlib import Path
 
@@ -244,3 +245,24 @@ def test_rows_are_stored_exactly_as_sqlalchemy_core_stores_their_values(demo_pla
                 for value in values:
                     assert re.fullmatch(r"text \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", value), (name, value)
     engine.dispose()
+
+
+def test_hardlinks_across_mounts_are_copies_and_the_run_says_why(demo_platform: DemoPlatform) -> None:
+    """legacy_root bind-mounted onto itself, as systemd mounts each ReadWritePaths= folder: link() gives EXDEV."""
+    config = load_config(demo_platform.imgops_config)
+    legacy_root = config.path("legacy_root")
+    legacy_root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "--bind", str(legacy_root), str(legacy_root)], check=True, capture_output=True)
+    try:
+        result = run_legacy_import(config, mode="hardlink")
+        deck = legacy_root / "decks" / "card-deck-20251013-204136" / "card_00.png"
+        source = demo_platform.outputs_dir / "card_deck_20251013_204136" / "card_00.png"
+        assert deck.read_bytes() == source.read_bytes() and not os.path.samefile(deck, source)
+    finally:
+        subprocess.run(["umount", "-l", str(legacy_root)], check=True, capture_output=True)
+    assert result.errors == [] and problems(result.to_dict(), "legacy_result") == []
+    copied = [n for n in result.notices if "copied into" in n["message"]]
+    assert len(copied) == 1 and copied[0]["copied"] == result.summary["staged"] > 0
+    assert "not hardlinked" in copied[0]["message"] and "ReadWritePaths=" in copied[0]["message"]
+    assert {a["detail"]["mode"] for a in result.to_dict()["actions"] if a["kind"] == "stage"} == {"copy"}
+    assert not any("copied into" in n["message"] for n in run_legacy_import(config, mode="hardlink").notices)

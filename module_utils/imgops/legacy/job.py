@@ -53,6 +53,11 @@ def hashing_workers() -> int:
 
 
 MAX_NOTICES = 100
+_COPIED_NOT_LINKED = (
+    "{count} files were copied into {root}, not hardlinked: the source and the staged folder are on "
+    "different filesystems or mounts (a systemd service's ReadWritePaths= folders are each a mount of their "
+    "own); the copies take space of their own (legacy.stage_mode symlink or copy says so outright)"
+)
 
 
 @dataclass
@@ -220,6 +225,8 @@ def _import_batch(
             run.counts["staged"] += 1
             run.staged[str(asset.staged_path.parent)] += 1
             run.modes.add(outcome.mode or mode)
+            if mode == "hardlink" and outcome.mode == "copy":
+                run.counts["copied_not_linked"] += 1
         todo.append(asset)
         _progress(run)
     if not todo:
@@ -343,6 +350,9 @@ def _finish(run: _Run, host: str, legacy_root: Path, mode: str) -> None:
         result.act("queue_thumbnails", "imgops_queue", count=run.counts["thumbnails_queued"])
     if run.counts["assets_recorded"]:
         result.act("record_assets", "imgops_assets", count=run.counts["assets_recorded"])
+    if run.counts["copied_not_linked"]:
+        result.notice(_COPIED_NOT_LINKED.format(count=run.counts["copied_not_linked"], root=legacy_root),
+                      copied=run.counts["copied_not_linked"])  # fmt: skip
     if run.counts["notices"] > MAX_NOTICES:
         result.notice(f"{run.counts['notices'] - MAX_NOTICES} more notices not shown")
     counts = run.counts
