@@ -408,3 +408,31 @@ def test_the_module_in_check_mode_is_the_plan_and_fix_true_repairs(server: Serve
     done = module()
     assert done["changed"] is True and done["summary"]["fixed"] == planned["summary"]["fixed"] == 6
     assert problems({k: v for k, v in done.items() if k not in ("invocation", "warnings")}, "reconcile_result") == []
+
+
+@pytest.mark.parametrize("generation", ["seed", "current"])
+def test_a_thumbnail_whose_id_a_row_took_since_the_scan_is_kept(tmp_path: Path, generation: str) -> None:
+    """The server may insert a row (ids are reused) and render its thumbnail after reconcile read the rows."""
+    from imgops.reconcile.findings import IdSet
+    from imgops.reconcile.fix import thumbnail_remover
+
+    url = f"sqlite:///{tmp_path / 'imagineer.db'}"
+    create_server_schema(url, generation)
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine, only=["images"])
+    images = metadata.tables["images"]
+    thumbnails = tmp_path / "thumbnails"
+    thumbnails.mkdir()
+    for name in ("7.webp", "8.webp"):
+        (thumbnails / name).write_bytes(b"RIFF")
+    with engine.begin() as connection:  # row 7 arrived after the scan, which saw neither id
+        connection.execute(insert(images).values(id=7, filename="new.png", file_path="/srv/new.png"))
+    refusals: list[str] = []
+    remove = thumbnail_remover(thumbnails, engine, images, IdSet(0), False, refusals)
+    assert remove("7.webp") is False and remove("8.webp") is True
+    gone = IdSet(0)
+    gone.add(7)  # in a dry run, a row the same run deletes counts as absent, as it will be
+    assert thumbnail_remover(thumbnails, engine, images, gone, True, refusals)("7.webp") is True
+    engine.dispose()
+    assert sorted(p.name for p in thumbnails.iterdir()) == ["7.webp"] and refusals == []

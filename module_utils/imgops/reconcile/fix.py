@@ -16,8 +16,8 @@ from sqlalchemy import Engine, Table, delete, exists, or_, select, update
 from ..db import transaction, utcnow
 from ..errors import SafetyError
 from ..fs import confine, remove_confined
-from .findings import batches
-from .paths import Bases, image_file
+from .findings import IdSet, batches
+from .paths import Bases, image_file, server_thumbnail_id
 
 BATCH = 500
 
@@ -85,10 +85,20 @@ def clear_thumbnail_paths(engine: Engine, images: Table, bases: Bases, ids: Iter
     return cleared
 
 
-def thumbnail_remover(thumbnails_dir: Path, dry_run: bool, refusals: list[str]) -> Callable[[str], bool]:
-    """A function removing one file of the thumbnails folder by name, confined to that folder."""
+def thumbnail_remover(
+    thumbnails_dir: Path, engine: Engine, images: Table, gone: IdSet, dry_run: bool, refusals: list[str]
+) -> Callable[[str], bool]:
+    """A function removing one file of the thumbnails folder by name, confined to that folder.
+
+    A server thumbnail ``<id>.webp`` goes only if no images row has that id now: the server may have
+    added the row (ids are reused) and rendered its thumbnail since the rows were read. In a dry run
+    the rows being deleted (``gone``) count as absent, as they will be.
+    """
 
     def remove(name: str) -> bool:
+        image_id = server_thumbnail_id(name)
+        if image_id is not None and not (dry_run and image_id in gone) and _row_exists(engine, images, image_id):
+            return False
         try:
             target = confine(name, thumbnails_dir)
         except SafetyError as exc:
@@ -99,6 +109,11 @@ def thumbnail_remover(thumbnails_dir: Path, dry_run: bool, refusals: list[str]) 
         return remove_confined(target).entries > 0
 
     return remove
+
+
+def _row_exists(engine: Engine, images: Table, image_id: int) -> bool:
+    with engine.connect() as connection:
+        return connection.execute(select(images.c.id).where(images.c.id == image_id)).first() is not None
 
 
 def _any_exists(bases: Bases, named: str | None) -> bool:

@@ -79,7 +79,8 @@ def run_reconcile(config: Config, fix: bool = False, dry_run: bool = False) -> J
             _fix_rows(engine, tables, bases, scan, links, gone, found, result, clear_paths=files_here)
         refusals: list[str] = []
         if paths.thumbnails_dir is not None and thumbnails.may_hold_orphans(scan.present, gone):
-            remover = repair.thumbnail_remover(paths.thumbnails_dir, dry_run, refusals) if files_here else None
+            remover = (repair.thumbnail_remover(paths.thumbnails_dir, engine, tables.images, gone or IdSet(0),
+                                                dry_run, refusals) if files_here else None)  # fmt: skip
             orphan_thumbnails(paths.thumbnails_dir, scan.present, gone, scan.old_thumbnails_named, found, remover)
             if found["orphan_thumbnails"].fixed:
                 result.act("remove_orphan_thumbnails", str(paths.thumbnails_dir),

@@ -26,6 +26,12 @@ class Bases:
         return [os.path.normpath(os.path.join(base, named)) for base in (self.outputs_dir, self.platform_dir) if base]
 
 
+def server_thumbnail_id(name: str) -> int | None:
+    """The image id of the server's thumbnail name ``<id>.webp`` (5.2), else None."""
+    digits = name[:-5]
+    return int(digits) if name[-5:] == ".webp" and digits.isdigit() and digits.isascii() else None
+
+
 def image_file(file_path: str | None, filename: str | None) -> str | None:
     """What the server reads for an image: ``file_path``, else ``filename`` (5.2)."""
     return file_path or filename or None

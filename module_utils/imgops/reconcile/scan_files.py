@@ -18,7 +18,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from .findings import SAMPLES, FileIndex, Finding, IdSet
-from .paths import IMAGE_SUFFIXES, OLD_IMGOPS_THUMBNAIL
+from .paths import IMAGE_SUFFIXES, OLD_IMGOPS_THUMBNAIL, server_thumbnail_id
 
 _FLIP = bytes([1]) + bytes(255)
 """``bytes.translate`` table turning 0 into 1 and 1 into 0."""
@@ -46,8 +46,7 @@ def orphan_thumbnails(
     with entries:
         for entry in entries:
             name = entry.name
-            if name[-5:] == ".webp" and (digits := name[:-5]).isdigit() and digits.isascii():  # <id>.webp
-                image_id = int(digits)
+            if (image_id := server_thumbnail_id(name)) is not None:
                 orphan = image_id not in present or (gone is not None and image_id in gone)
             elif OLD_IMGOPS_THUMBNAIL.fullmatch(name):
                 orphan = hash(os.path.normpath(entry.path)) not in old_named
